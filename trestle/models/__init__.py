@@ -1,0 +1,1 @@
+"""Wire models (pydantic) for Procore and Xero, and the link-store tables (SQLAlchemy)."""

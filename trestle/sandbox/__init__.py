@@ -1,0 +1,1 @@
+"""Local simulators of the Xero Accounting API and the Procore REST API."""
