@@ -1,0 +1,178 @@
+"""Exceptions raised by the Procore and Xero clients.
+
+Every error carries ``system`` (``"xero"`` or ``"procore"``) so a run report can say which side failed.
+The hierarchy tells the caller what to do next::
+
+    TrestleApiError                      base class; .system
+    ├── TransportError                   no response at all (connect/read failure); retriable
+    ├── OutcomeUnknownError              a non-idempotent write whose answer was lost: reconcile, never resend
+    ├── MalformedResponseError           a body that is not JSON or lacks the expected envelope
+    └── ApiResponseError                 the server answered; .status .method .route .detail
+        ├── RetriableApiError            .retry_after (seconds, if the server said)
+        │   ├── ServerError              5xx
+        │   └── RateLimitedError         429 minute/spike/concurrent limit; .problem
+        └── FatalApiError                do not retry
+            ├── AuthenticationError      401 after one forced token refresh; invalid_client/invalid_grant
+            ├── ForbiddenError           403
+            ├── NotFoundError            404
+            ├── ConflictError            409
+            ├── BadRequestError          any other 4xx
+            ├── ValidationFailed         Xero 400 ValidationException, Procore 422; .messages .elements
+            └── DailyLimitExceeded       Xero 429 with X-Rate-Limit-Problem: day (never slept on)
+
+No text or repr of these exceptions contains an access token, refresh token, client secret or an
+Authorization header: every server-provided snippet passes through :func:`redact` first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+_SECRET_PATTERNS = (
+    re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
+    re.compile(
+        r"(?i)(\"?(?:access_token|refresh_token|id_token|client_secret|authorization)\"?\s*[:=]\s*\"?)"
+        r"[^\"&,\s}]+"
+    ),
+)
+_EXCERPT_LENGTH = 200
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """Mask bearer/basic credentials, token-looking key/value pairs and any of ``secrets`` in ``text``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    text = _SECRET_PATTERNS[0].sub(lambda m: f"{m.group(1)} ***", text)
+    return _SECRET_PATTERNS[1].sub(lambda m: f"{m.group(1)}***", text)
+
+
+def excerpt(text: str, limit: int = _EXCERPT_LENGTH) -> str:
+    """A short, single-line, redacted excerpt of a response body for error messages."""
+    flat = " ".join(text.split())
+    flat = redact(flat)
+    return flat if len(flat) <= limit else flat[:limit] + "…"
+
+
+class TrestleApiError(Exception):
+    """Base class of every client error; ``system`` says which API raised it."""
+
+    def __init__(self, message: str, *, system: str) -> None:
+        super().__init__(redact(message))
+        self.system = system
+
+    @property
+    def message(self) -> str:
+        """The (already redacted) message."""
+        return str(self.args[0]) if self.args else ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(system={self.system!r}, message={self.message!r})"
+
+
+class TransportError(TrestleApiError):
+    """The request got no HTTP response (connection refused, reset, timed out). Safe to retry reads."""
+
+
+class OutcomeUnknownError(TrestleApiError):
+    """A non-idempotent write was sent but its response was lost (timeout, 502, 504).
+
+    The write may or may not have happened; the caller must look the record up (by origin id,
+    number, reference) before deciding to send it again.
+    """
+
+    def __init__(self, message: str, *, system: str, method: str, route: str) -> None:
+        super().__init__(message, system=system)
+        self.method = method
+        self.route = route
+
+
+class MalformedResponseError(TrestleApiError):
+    """The server's answer could not be used: not JSON, or not the shape the API documents."""
+
+    def __init__(self, message: str, *, system: str, route: str, body_excerpt: str = "") -> None:
+        super().__init__(message, system=system)
+        self.route = route
+        self.body_excerpt = redact(body_excerpt)
+
+
+class ApiResponseError(TrestleApiError):
+    """The server answered with an error status."""
+
+    def __init__(self, *, system: str, status: int, method: str, route: str, detail: str = "") -> None:
+        self.status = status
+        self.method = method
+        self.route = route
+        self.detail = excerpt(detail) if detail else ""
+        text = f"{system} {method} {route} answered {status}"
+        super().__init__(f"{text}: {self.detail}" if self.detail else text, system=system)
+
+
+class RetriableApiError(ApiResponseError):
+    """A transient failure: the same request may succeed later."""
+
+    def __init__(self, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(RetriableApiError):
+    """5xx from the API."""
+
+
+class RateLimitedError(RetriableApiError):
+    """429 for a short window (minute, spike, concurrent); ``problem`` names the limit if given."""
+
+    def __init__(self, *, problem: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.problem = problem
+
+
+class FatalApiError(ApiResponseError):
+    """A failure that retrying the same request will not fix."""
+
+
+class AuthenticationError(FatalApiError):
+    """Credentials rejected: 401 even after a fresh token, or the token endpoint refused the grant."""
+
+
+class ForbiddenError(FatalApiError):
+    """403: no permission, wrong tenant/company, project not permitted, app disconnected."""
+
+
+class NotFoundError(FatalApiError):
+    """404: unknown id (or, on Procore, a record the account cannot see)."""
+
+
+class ConflictError(FatalApiError):
+    """409: duplicate (for example an origin_id already used) or a concurrent sync."""
+
+
+class BadRequestError(FatalApiError):
+    """A 4xx that is neither validation nor one of the more specific cases."""
+
+
+class ValidationFailed(FatalApiError):
+    """The server refused the content: Xero 400 ValidationException, Procore 422.
+
+    ``messages`` lists every validation message found; ``elements`` holds Xero's echoed failing
+    elements (each with its own ``ValidationErrors``) so batch writers can attribute them.
+    """
+
+    def __init__(
+        self, *, messages: list[str], elements: list[dict[str, Any]] | None = None, **kwargs: Any
+    ) -> None:
+        self.messages = [redact(message) for message in messages]
+        self.elements = elements or []
+        kwargs.setdefault("detail", "; ".join(self.messages))
+        super().__init__(**kwargs)
+
+
+class DailyLimitExceeded(FatalApiError):
+    """Xero's rolling daily call budget is spent: stop the run, do not sleep (Retry-After can be hours)."""
+
+    def __init__(self, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.retry_after = retry_after

@@ -1,0 +1,1 @@
+"""Alembic migrations for the link store (applied by ``trestle db upgrade``)."""
