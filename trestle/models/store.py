@@ -1,0 +1,464 @@
+"""The link store: the engine's only door to the database.
+
+Every method is one short transaction, so a crash leaves the store consistent: links and the
+intents they complete are committed together, and cursors move only after the writes they
+cover are committed. All reads and writes are scoped to one company/tenant ``pair``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from trestle.models.tables import Cursor, Link, OAuthToken, ReviewIssue, Run, RunLock, WriteIntent, utcnow
+
+
+class LockHeld(Exception):
+    """Another run holds the lock (same pair and integration)."""
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """A snapshot of one link, detached from the database session."""
+
+    entity: str
+    procore_id: str
+    xero_id: str
+    fingerprint: str | None
+    last_payload: dict[str, Any] | None
+    label: str = ""
+
+
+@dataclass
+class IssueIn:
+    """A review issue raised for a record in this run."""
+
+    code: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class IntentIn:
+    """A write about to be sent."""
+
+    entity: str
+    source_id: str
+    target_system: str
+    operation: str
+    idempotency_key: str
+    batch_key: str
+    batch_position: int
+    fingerprint: str
+    payload: dict[str, Any]
+    label: str = ""
+    target_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingIntent:
+    id: int
+    integration: str
+    entity: str
+    source_id: str
+    target_system: str
+    target_id: str | None
+    operation: str
+    idempotency_key: str
+    batch_key: str
+    batch_position: int
+    fingerprint: str
+    payload: dict[str, Any]
+    label: str
+    attempts: int
+    created_at: datetime
+
+
+class LinkStore:
+    """Links, intents, review issues, cursors, tokens and run locks for one ``pair``."""
+
+    def __init__(self, engine: Engine, pair: str) -> None:
+        self.engine = engine
+        self.pair = pair
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # ----------------------------------------------------------------- links
+    def links(self, entity: str) -> list[LinkRow]:
+        """Every link of ``entity`` for this pair (loaded once per run and indexed by the engine)."""
+        with self.session() as session:
+            rows = session.scalars(select(Link).where(Link.pair == self.pair, Link.entity == entity))
+            return [_link_row(row) for row in rows]
+
+    def save_links(self, rows: Sequence[LinkRow], *, session: Session | None = None) -> None:
+        """Insert or update links by (entity, procore_id)."""
+        if session is None:
+            with self.session() as own:
+                self.save_links(rows, session=own)
+            return
+        for row in rows:
+            existing = session.scalars(
+                select(Link).where(
+                    Link.pair == self.pair,
+                    Link.entity == row.entity,
+                    or_(Link.procore_id == row.procore_id, Link.xero_id == row.xero_id),
+                )
+            ).all()
+            target = next((item for item in existing if item.procore_id == row.procore_id), None)
+            for stale in existing:
+                if stale is not target:  # the other side was relinked: one record, one link
+                    session.delete(stale)
+            session.flush()
+            if target is None:
+                target = Link(
+                    pair=self.pair, entity=row.entity, procore_id=row.procore_id, xero_id=row.xero_id
+                )
+                session.add(target)
+            target.xero_id = row.xero_id
+            target.fingerprint = row.fingerprint
+            target.last_payload = row.last_payload
+            target.label = row.label[:300]
+            target.updated_at = utcnow()
+
+    def delete_link(self, entity: str, *, procore_id: str) -> None:
+        with self.session() as session:
+            session.execute(
+                delete(Link).where(
+                    Link.pair == self.pair, Link.entity == entity, Link.procore_id == procore_id
+                )
+            )
+
+    # --------------------------------------------------------------- intents
+    def add_intents(self, intents: Sequence[IntentIn], integration: str) -> None:
+        """Record writes before they are sent (committed, so a crash cannot lose them).
+
+        An intent whose key is already pending (the same write, retried) is left as it is.
+        """
+        with self.session() as session:
+            keys = [intent.idempotency_key for intent in intents]
+            known = set(
+                session.scalars(
+                    select(WriteIntent.idempotency_key).where(
+                        WriteIntent.pair == self.pair, WriteIntent.idempotency_key.in_(keys)
+                    )
+                )
+            )
+            for intent in intents:
+                if intent.idempotency_key in known:
+                    session.execute(
+                        update(WriteIntent)
+                        .where(
+                            WriteIntent.pair == self.pair,
+                            WriteIntent.idempotency_key == intent.idempotency_key,
+                        )
+                        .values(
+                            status="pending", batch_key=intent.batch_key, batch_position=intent.batch_position
+                        )
+                    )
+                    continue
+                session.add(
+                    WriteIntent(
+                        pair=self.pair,
+                        integration=integration,
+                        entity=intent.entity,
+                        source_id=intent.source_id,
+                        target_system=intent.target_system,
+                        target_id=intent.target_id,
+                        operation=intent.operation,
+                        idempotency_key=intent.idempotency_key,
+                        batch_key=intent.batch_key,
+                        batch_position=intent.batch_position,
+                        fingerprint=intent.fingerprint,
+                        payload=intent.payload,
+                        label=intent.label[:300],
+                    )
+                )
+
+    def pending_intents(self, integration: str) -> list[PendingIntent]:
+        with self.session() as session:
+            rows = session.scalars(
+                select(WriteIntent)
+                .where(
+                    WriteIntent.pair == self.pair,
+                    WriteIntent.integration == integration,
+                    WriteIntent.status == "pending",
+                )
+                .order_by(WriteIntent.batch_key, WriteIntent.batch_position)
+            )
+            return [_pending(row) for row in rows]
+
+    def finish_writes(
+        self,
+        *,
+        links: Sequence[LinkRow],
+        done_keys: Sequence[str],
+        failed: dict[str, str],
+        attempted_keys: Sequence[str] = (),
+    ) -> None:
+        """Commit a batch's outcome in one transaction: links, intents done or failed."""
+        now = utcnow()
+        with self.session() as session:
+            self.save_links(links, session=session)
+            if done_keys:
+                session.execute(
+                    update(WriteIntent)
+                    .where(WriteIntent.pair == self.pair, WriteIntent.idempotency_key.in_(list(done_keys)))
+                    .values(status="done", completed_at=now, error=None)
+                )
+            for key, error in failed.items():
+                session.execute(
+                    update(WriteIntent)
+                    .where(WriteIntent.pair == self.pair, WriteIntent.idempotency_key == key)
+                    .values(status="failed", completed_at=now, error=error[:2000])
+                )
+            if attempted_keys:
+                session.execute(
+                    update(WriteIntent)
+                    .where(
+                        WriteIntent.pair == self.pair, WriteIntent.idempotency_key.in_(list(attempted_keys))
+                    )
+                    .values(attempts=WriteIntent.attempts + 1)
+                )
+
+    # ---------------------------------------------------------------- issues
+    def reconcile_issues(
+        self,
+        integration: str,
+        entity: str,
+        found: dict[str, list[IssueIn]],
+        *,
+        labels: dict[str, str],
+        urls: dict[str, str | None] | None = None,
+        resolve_others: bool = True,
+    ) -> None:
+        """Open (or refresh) the issues found for each record, and resolve the ones that went away.
+
+        ``found`` maps every record processed in this batch to its issues (an empty list for
+        a record that synced cleanly).
+        """
+        if not found:
+            return
+        now = utcnow()
+        urls = urls or {}
+        with self.session() as session:
+            existing = session.scalars(
+                select(ReviewIssue).where(
+                    ReviewIssue.pair == self.pair,
+                    ReviewIssue.entity == entity,
+                    ReviewIssue.record_id.in_(list(found)),
+                )
+            ).all()
+            by_key = {(row.record_id, row.code): row for row in existing}
+            for record_id, issues in found.items():
+                codes = set()
+                for issue in issues:
+                    codes.add(issue.code)
+                    row = by_key.get((record_id, issue.code))
+                    if row is None:
+                        row = ReviewIssue(
+                            pair=self.pair,
+                            integration=integration,
+                            entity=entity,
+                            record_id=record_id,
+                            code=issue.code,
+                            first_seen=now,
+                            occurrences=0,
+                        )
+                        session.add(row)
+                        by_key[(record_id, issue.code)] = row
+                    if row.status != "open":
+                        row.first_seen, row.occurrences, row.resolved_at = now, 0, None
+                    row.status = "open"
+                    row.message = issue.message
+                    row.details = issue.details or None
+                    row.label = labels.get(record_id, row.label or "")[:300]
+                    row.url = urls.get(record_id)
+                    row.last_seen = now
+                    row.occurrences = (row.occurrences or 0) + 1
+                if not resolve_others:
+                    continue
+                for (other_id, code), row in by_key.items():
+                    if other_id == record_id and code not in codes and row.status == "open":
+                        row.status, row.resolved_at = "resolved", now
+
+    def open_issues(self, *, integration: str | None = None, entity: str | None = None) -> list[ReviewIssue]:
+        with self.session() as session:
+            query = select(ReviewIssue).where(ReviewIssue.pair == self.pair, ReviewIssue.status == "open")
+            if integration:
+                query = query.where(ReviewIssue.integration == integration)
+            if entity:
+                query = query.where(ReviewIssue.entity == entity)
+            return list(session.scalars(query.order_by(ReviewIssue.entity, ReviewIssue.label)))
+
+    def search_issues(self, text: str | None = None, *, include_resolved: bool = False) -> list[ReviewIssue]:
+        """Review issues whose record name or id contains ``text`` (case-insensitive)."""
+        with self.session() as session:
+            query = select(ReviewIssue).where(ReviewIssue.pair == self.pair)
+            if not include_resolved:
+                query = query.where(ReviewIssue.status == "open")
+            if text:
+                pattern = f"%{text.lower()}%"
+                query = query.where(
+                    or_(
+                        ReviewIssue.label.ilike(pattern),
+                        ReviewIssue.record_id.ilike(pattern),
+                        ReviewIssue.code.ilike(pattern),
+                    )
+                )
+            return list(session.scalars(query.order_by(ReviewIssue.last_seen.desc(), ReviewIssue.id)))
+
+    # --------------------------------------------------------------- cursors
+    def cursor(self, integration: str, stream: str) -> datetime | None:
+        with self.session() as session:
+            row = session.get(Cursor, (self.pair, integration, stream))
+            return row.position if row else None
+
+    def save_cursor(self, integration: str, stream: str, position: datetime) -> None:
+        """Move a cursor forward (never backward)."""
+        with self.session() as session:
+            row = session.get(Cursor, (self.pair, integration, stream))
+            if row is None:
+                session.add(Cursor(pair=self.pair, integration=integration, stream=stream, position=position))
+            elif position > row.position:
+                row.position = position
+
+    def clear_cursors(self, integration: str) -> None:
+        with self.session() as session:
+            session.execute(delete(Cursor).where(Cursor.pair == self.pair, Cursor.integration == integration))
+
+    # ----------------------------------------------------------------- locks
+    def try_lock(self, name: str, holder: str, ttl: timedelta) -> bool:
+        """Take the named lock if it is free or its holder's lease ran out."""
+        now = utcnow()
+        full_name = f"{self.pair}:{name}"
+        try:
+            with self.session() as session:
+                row = session.get(RunLock, full_name)
+                if row is None:
+                    session.add(RunLock(name=full_name, holder=holder, acquired_at=now, expires_at=now + ttl))
+                    return True
+                if row.holder == holder or row.expires_at <= now:
+                    result = session.execute(
+                        update(RunLock)
+                        .where(RunLock.name == full_name, RunLock.holder == row.holder)
+                        .values(holder=holder, acquired_at=now, expires_at=now + ttl)
+                    )
+                    return result.rowcount == 1
+                return False
+        except IntegrityError:
+            return False
+
+    def release_lock(self, name: str, holder: str) -> None:
+        with self.session() as session:
+            session.execute(
+                delete(RunLock).where(RunLock.name == f"{self.pair}:{name}", RunLock.holder == holder)
+            )
+
+    @contextmanager
+    def lock(self, name: str, *, ttl: timedelta = timedelta(minutes=30), wait: float = 0.0) -> Iterator[str]:
+        """Hold ``name`` for the block; wait up to ``wait`` seconds, else raise :class:`LockHeld`."""
+        holder = uuid.uuid4().hex
+        deadline = time.monotonic() + wait
+        while not self.try_lock(name, holder, ttl):
+            if time.monotonic() >= deadline:
+                raise LockHeld(f"{name} is held by another run for pair {self.pair!r}")
+            time.sleep(0.2)
+        try:
+            yield holder
+        finally:
+            self.release_lock(name, holder)
+
+    # ---------------------------------------------------------------- tokens
+    def load_token(self, system: str) -> OAuthToken | None:
+        with self.session() as session:
+            return session.get(OAuthToken, (self.pair, system))
+
+    def save_token(
+        self,
+        system: str,
+        *,
+        access_token: str | None,
+        refresh_token: str | None,
+        expires_at: datetime | None,
+        scope: str | None,
+    ) -> None:
+        with self.session() as session:
+            row = session.get(OAuthToken, (self.pair, system))
+            if row is None:
+                row = OAuthToken(pair=self.pair, system=system)
+                session.add(row)
+            row.access_token, row.refresh_token = access_token, refresh_token
+            row.expires_at, row.scope = expires_at, scope
+
+    # ------------------------------------------------------------------ runs
+    def start_run(self, run_id: str, flow: str, *, dry_run: bool, flow_run_id: str | None) -> None:
+        with self.session() as session:
+            session.add(Run(id=run_id, pair=self.pair, flow=flow, dry_run=dry_run, flow_run_id=flow_run_id))
+
+    def finish_run(self, run_id: str, *, outcome: str, summary: dict[str, Any], api_calls: int) -> None:
+        with self.session() as session:
+            session.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(finished_at=utcnow(), outcome=outcome, summary=summary, api_calls=api_calls)
+            )
+
+    def last_runs(self, flow: str | None = None, limit: int = 20) -> list[Run]:
+        with self.session() as session:
+            query = select(Run).where(Run.pair == self.pair)
+            if flow:
+                query = query.where(Run.flow == flow)
+            return list(session.scalars(query.order_by(Run.started_at.desc()).limit(limit)))
+
+
+def _link_row(row: Link) -> LinkRow:
+    return LinkRow(row.entity, row.procore_id, row.xero_id, row.fingerprint, row.last_payload, row.label)
+
+
+def _pending(row: WriteIntent) -> PendingIntent:
+    return PendingIntent(
+        id=row.id,
+        integration=row.integration,
+        entity=row.entity,
+        source_id=row.source_id,
+        target_system=row.target_system,
+        target_id=row.target_id,
+        operation=row.operation,
+        idempotency_key=row.idempotency_key,
+        batch_key=row.batch_key,
+        batch_position=row.batch_position,
+        fingerprint=row.fingerprint,
+        payload=row.payload,
+        label=row.label,
+        attempts=row.attempts,
+        created_at=row.created_at,
+    )
+
+
+def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Split ``items`` into lists of at most ``size``."""
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,156 @@
+"""One run's context: settings, the link store, both API clients, call counting, links.
+
+Built once per flow run and handed to every task, so a run opens one database engine and one
+HTTP connection pool per system, and counts every API call in one :class:`ApiUsage`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Engine
+
+from trestle.clients.auth import Authenticator, ClientCredentialsAuthenticator, RefreshTokenAuthenticator
+from trestle.clients.pacing import ApiUsage
+from trestle.clients.procore import ProcoreClient
+from trestle.clients.xero import XeroClient
+from trestle.db import check_schema, make_engine
+from trestle.links import WebLinks
+from trestle.models.store import LinkStore
+from trestle.models.tokens import DatabaseTokenStore
+from trestle.settings import TrestleSettings
+
+logger = logging.getLogger("trestle")
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def engine_for(url: str) -> Engine:
+    """One engine per database URL per process (pools are shared across runs and tasks)."""
+    if url not in _ENGINES:
+        _ENGINES[url] = make_engine(url)
+    return _ENGINES[url]
+
+
+@dataclass
+class RunOptions:
+    """What a caller can vary per run (flow parameters)."""
+
+    dry_run: bool = False
+    full_refresh: bool = False
+    project_ids: set[int] | None = None  # single-project runs
+    lock_wait_seconds: float = 600.0
+
+
+class RunContext:
+    """Everything a task needs; a plain class so Prefect passes it by reference untouched."""
+
+    def __init__(
+        self,
+        settings: TrestleSettings,
+        options: RunOptions | None = None,
+        *,
+        run_id: str | None = None,
+        store: LinkStore | None = None,
+        transports: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.options = options or RunOptions()
+        self.run_id = run_id or uuid.uuid4().hex
+        self.usage = ApiUsage()
+        self._transports = transports or {}
+        if store is None:
+            engine = engine_for(settings.database_url or "")
+            check_schema(engine)
+            store = LinkStore(engine, settings.pair)
+        self.store = store
+        self.links = WebLinks(
+            procore_web_url=settings.procore.web_url,
+            procore_company_id=settings.procore.company_id,
+            xero_web_url=settings.xero.web_url,
+        )
+        self.cache: dict[str, Any] = {}  # lookups integrations share within a run (e.g. tracking categories)
+
+    @property
+    def dry_run(self) -> bool:
+        return self.options.dry_run
+
+    @property
+    def pair(self) -> str:
+        return self.settings.pair
+
+    @cached_property
+    def xero(self) -> XeroClient:
+        settings = self.settings.xero
+        return XeroClient(
+            api_url=settings.api_url,
+            identity_url=settings.identity_url,
+            tenant_id=settings.tenant_id or "",
+            authenticator=self._authenticator("xero"),
+            usage=self.usage,
+            transport=self._transports.get("xero"),
+        )
+
+    @cached_property
+    def procore(self) -> ProcoreClient:
+        settings = self.settings.procore
+        return ProcoreClient(
+            api_url=settings.api_url,
+            company_id=settings.company_id or 0,
+            authenticator=self._authenticator("procore"),
+            usage=self.usage,
+            transport=self._transports.get("procore"),
+        )
+
+    def _authenticator(self, system: str) -> Authenticator:
+        settings = self.settings.xero if system == "xero" else self.settings.procore
+        if system == "xero":
+            token_url = f"{self.settings.xero.identity_url}/connect/token"
+            credentials_in = "basic"
+        else:
+            token_url = f"{self.settings.procore.login_url}/oauth/token"
+            credentials_in = "body"
+        secret = settings.client_secret.get_secret_value() if settings.client_secret else ""
+        if settings.auth_mode == "refresh_token":
+            tokens = DatabaseTokenStore(self.store)
+            if tokens.load(system) is None and settings.refresh_token is not None:
+                from trestle.clients.auth import TokenSet
+
+                tokens.save(system, TokenSet("", settings.refresh_token.get_secret_value(), 0.0, None))
+            return RefreshTokenAuthenticator(
+                token_url,
+                settings.client_id or "",
+                secret,
+                store=tokens,
+                key=system,
+                credentials_in=credentials_in,
+                system=system,
+                transport=self._transports.get(f"{system}-auth", self._transports.get(system)),
+            )
+        scope = self.settings.xero.scopes if system == "xero" else None
+        return ClientCredentialsAuthenticator(
+            token_url,
+            settings.client_id or "",
+            secret,
+            scope=scope,
+            credentials_in=credentials_in,
+            system=system,
+            transport=self._transports.get(f"{system}-auth", self._transports.get(system)),
+        )
+
+    def close(self) -> None:
+        for name in ("xero", "procore"):
+            client = self.__dict__.get(name)
+            if client is not None:
+                client.close()
+
+
+@dataclass
+class UsageMark:
+    """A snapshot of call counts, to attribute calls to one integration of a nightly run."""
+
+    calls: dict[str, dict[str, int]] = field(default_factory=dict)

@@ -1,0 +1,267 @@
+"""The parts every integration plugs into the one pipeline.
+
+An :class:`Integration` says what differs — what to fetch, its rules, how to match, how to
+map, where to write — and nothing else. The trip itself (intents, links, plans, issues,
+cursors, dry runs, the report) lives once, in :mod:`trestle.tasks.pipeline`.
+
+Records travel as :class:`Record` objects: a plain class rather than a dataclass so Prefect
+does not walk into them when they are passed between tasks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from trestle.models.report import FieldChange
+from trestle.models.store import IssueIn, LinkRow, PendingIntent
+
+if TYPE_CHECKING:
+    from trestle.tasks.context import RunContext
+
+Plan = Literal["create", "update", "unchanged", "link", "skip"]
+
+
+class Blocked(Exception):
+    """The integration cannot run at all (say why); nothing is written, the run goes on."""
+
+    def __init__(self, code: str, message: str, *, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fix = fix
+
+
+class Record:
+    """One source record on its way through the pipeline."""
+
+    __slots__ = (
+        "changes",
+        "data",
+        "fingerprint",
+        "id",
+        "issues",
+        "label",
+        "link",
+        "match_method",
+        "payload",
+        "plan",
+        "target",
+        "target_id",
+        "updated_at",
+        "url",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        label: str,
+        data: Any,
+        *,
+        updated_at: datetime | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.id = str(id)
+        self.label = label
+        self.data = data
+        self.updated_at = updated_at
+        self.url = url
+        self.issues: list[IssueIn] = []
+        self.link: LinkRow | None = None
+        self.target_id: str | None = None
+        self.target: Any = None
+        self.match_method: str | None = None
+        self.payload: dict[str, Any] | None = None
+        self.fingerprint: str | None = None
+        self.plan: Plan | None = None
+        self.changes: list[FieldChange] = []
+
+    def flag(self, code: str, message: str, **details: Any) -> None:
+        """Raise a named review issue on this record."""
+        self.issues.append(IssueIn(code, message, jsonable(details)))
+
+    def __repr__(self) -> str:
+        return f"Record({self.id!r}, {self.label!r}, plan={self.plan})"
+
+
+@dataclass
+class Page:
+    """A page of records; ``high_water`` is the newest source timestamp in it (for the cursor)."""
+
+    records: list[Record]
+    stream: str = "default"
+    high_water: datetime | None = None
+
+
+@dataclass
+class WriteItem:
+    """One record's write, as the integration's writer receives it."""
+
+    source_id: str
+    operation: Literal["create", "update"]
+    target_id: str | None
+    payload: dict[str, Any]
+    idempotency_key: str
+    label: str = ""
+
+
+@dataclass
+class WriteResult:
+    """What the target said about one write."""
+
+    source_id: str
+    ok: bool
+    target_id: str | None = None
+    error: str | None = None
+    outcome_unknown: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Integration(ABC):
+    """Base class of every integration. Subclasses set the class attributes and the hooks."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    entity: ClassVar[str]
+    source_system: ClassVar[Literal["procore", "xero"]]
+    target_system: ClassVar[Literal["procore", "xero"]]
+    write_batch_size: ClassVar[int] = 50
+    ordered_pages: ClassVar[bool] = False
+    issue_fixes: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.taken_targets: set[str] = set()  # target ids already linked to some record
+
+    def expected_total(self) -> int | None:
+        """Roughly how many records this run will see, for the progress bar (None if unknown)."""
+        return None
+
+    @property
+    def direction(self) -> str:
+        names = {"procore": "Procore", "xero": "Xero"}
+        return f"{names[self.source_system]} → {names[self.target_system]}"
+
+    def prepare(self) -> None:  # noqa: B027 - optional hook
+        """Load what the run needs once (groups, categories, indexes); raise :class:`Blocked` to stop."""
+
+    @abstractmethod
+    def fetch(self, since: datetime | None) -> Iterator[Page]:
+        """Yield pages of source records changed since ``since`` (everything when None)."""
+
+    def fetch_by_ids(self, ids: Sequence[str]) -> list[Record]:
+        """Re-read specific records (ones with open issues or failed writes). Default: none."""
+        return []
+
+    def validate(self, record: Record) -> None:  # noqa: B027 - optional hook
+        """Apply the integration's rules, flagging issues on ``record``."""
+
+    def match(self, records: list[Record]) -> None:  # noqa: B027 - optional hook
+        """Find targets for records with no link: set ``target_id``/``target``/``match_method`` or flag."""
+
+    @abstractmethod
+    def map(self, record: Record) -> dict[str, Any]:
+        """The payload for the target system (JSON-able after :func:`jsonable`)."""
+
+    def current_payload(self, record: Record) -> dict[str, Any] | None:
+        """The matched target's current values in payload shape, for first-time links (diffs)."""
+        return None
+
+    def check_update(self, record: Record) -> None:  # noqa: B027 - optional hook
+        """Rules that only apply when a target must change (e.g. an inactive Procore vendor)."""
+
+    @abstractmethod
+    def write(self, items: list[WriteItem], batch_key: str) -> list[WriteResult]:
+        """Send a batch (the same items and key again on recovery); one result per item, in order."""
+
+    def recover(self, intents: list[PendingIntent]) -> list[WriteResult]:
+        """Finish writes left pending by a crash or a lost response.
+
+        The default resends exactly what was sent, with the same idempotency key, which the
+        target replays (Xero ``Idempotency-Key``) or matches (Procore ``origin_id``) rather
+        than writing twice. Integrations whose target has neither override this to look the
+        record up first.
+        """
+        items = [
+            WriteItem(
+                source_id=intent.source_id,
+                operation="update" if intent.operation == "update" else "create",
+                target_id=intent.target_id,
+                payload=intent.payload,
+                idempotency_key=intent.idempotency_key,
+                label=intent.label,
+            )
+            for intent in intents
+        ]
+        return self.write(items, intents[0].batch_key)
+
+    def source_url(self, record: Record) -> str | None:
+        return record.url
+
+    def target_url(self, target_id: str) -> str | None:
+        return None
+
+    def link_row(self, record: Record, target_id: str) -> LinkRow:
+        """The link for ``record`` written to ``target_id`` with its current payload."""
+        procore_id, xero_id = (
+            (record.id, target_id) if self.source_system == "procore" else (target_id, record.id)
+        )
+        return LinkRow(self.entity, procore_id, xero_id, record.fingerprint, record.payload, record.label)
+
+    def source_id_of(self, link: LinkRow) -> str:
+        return link.procore_id if self.source_system == "procore" else link.xero_id
+
+    def target_id_of(self, link: LinkRow) -> str:
+        return link.xero_id if self.source_system == "procore" else link.procore_id
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-safe copy: Decimal → float (money round-trips at 2 dp), dates → ISO strings."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, Decimal):
+        as_float = float(value)
+        return as_float if Decimal(repr(as_float)) == value else str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    """A stable hash of what would be written; equal payloads mean "unchanged"."""
+    canonical = json.dumps(jsonable(payload), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotency_key(pair: str, integration: str, source_id: str, payload_fingerprint: str) -> str:
+    """Deterministic per (pair, integration, record, payload): the same write always has the same key."""
+    digest = hashlib.sha256(f"{pair}|{integration}|{source_id}|{payload_fingerprint}".encode()).hexdigest()
+    return f"trestle-{digest[:48]}"
+
+
+def batch_key(keys: Sequence[str]) -> str:
+    """One key for a batch request, derived from its items' keys in order."""
+    digest = hashlib.sha256("|".join(keys).encode()).hexdigest()
+    return f"trestle-batch-{digest[:48]}"
+
+
+def diff(before: dict[str, Any] | None, after: dict[str, Any], prefix: str = "") -> list[FieldChange]:
+    """Field-by-field changes between two payloads (nested dicts flattened with dots)."""
+    before = before or {}
+    changes: list[FieldChange] = []
+    for key in sorted(set(before) | set(after)):
+        old, new = jsonable(before.get(key)), jsonable(after.get(key))
+        name = f"{prefix}{key}"
+        if isinstance(old, dict) and isinstance(new, dict):
+            changes.extend(diff(old, new, prefix=f"{name}."))
+        elif old != new:
+            changes.append(FieldChange(field=name, before=old, after=new))
+    return changes
