@@ -31,6 +31,7 @@ from trestle.tasks.engine import (
     idempotency_key,
     jsonable,
 )
+from trestle.tasks.faults import crash_point
 from trestle.tasks.state import PipelineRun
 
 logger = logging.getLogger("trestle.pipeline")
@@ -231,6 +232,7 @@ def write_stage(run: PipelineRun, page: Page, number: int) -> Page:
             results = [WriteResult(item.source_id, ok=False, outcome_unknown=True) for item in items]
         except FatalApiError as exc:
             results = [WriteResult(item.source_id, ok=False, error=exc.message) for item in items]
+        crash_point("after-remote-write")
         _apply_results(run, batch, items, results)
     return page
 

@@ -1,0 +1,269 @@
+"""The ``trestle`` command.
+
+Exit codes for runs: 0 success, 1 finished with review issues, 2 failed (including a bad
+configuration or an out-of-date database schema).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+for _name, _value in (
+    ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
+    ("DO_NOT_TRACK", "1"),
+    ("PREFECT_LOGGING_LEVEL", "WARNING"),
+):
+    os.environ.setdefault(_name, _value)
+
+EXIT_OK, EXIT_ISSUES, EXIT_FAILED = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_FAILED
+    from trestle.db import SchemaOutOfDate
+    from trestle.settings import ConfigError
+
+    try:
+        return int(args.handler(args) or 0)
+    except (ConfigError, SchemaOutOfDate) as exc:
+        print(f"trestle: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trestle", description="Procore ⇄ Xero integrations as Prefect flows.")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    sandbox = commands.add_parser("sandbox", help="serve the local Xero and Procore simulators")
+    add_sandbox_arguments(sandbox)
+    sandbox.add_argument("--env-file", type=Path, help="also write the TRESTLE_* settings to this file")
+    sandbox.set_defaults(handler=cmd_sandbox)
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(title="db commands", metavar="ACTION")
+    upgrade = db_commands.add_parser("upgrade", help="apply migrations to TRESTLE_DATABASE_URL")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+
+    run = commands.add_parser("run", help="run one integration now, without a Prefect server")
+    run.add_argument("integration", help="vendors (more integrations: see the README)")
+    run.add_argument("--dry-run", action="store_true", help="do everything but write; report what would change")
+    run.add_argument("--full-refresh", action="store_true", help="ignore the incremental cursor and re-read all")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.add_argument("--no-email", action="store_true", help="do not send or write the summary email")
+    run.set_defaults(handler=cmd_run)
+
+    review = commands.add_parser("review", help="list open review issues, searchable by record name or id")
+    review.add_argument("text", nargs="?", help="part of a record's name, id or issue code")
+    review.add_argument("--all", action="store_true", help="include resolved issues")
+    review.add_argument("--json", action="store_true", help="print as JSON")
+    review.set_defaults(handler=cmd_review)
+
+    demo = commands.add_parser("demo", help="start the sandboxes and run the main job against them")
+    demo.add_argument("--dataset", default="small", choices=["small", "medium", "large"])
+    demo.add_argument("--home", type=Path, default=Path(".trestle/demo"), help="demo database and outbox")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", default="small", choices=["small", "medium", "large"], help="seeded data size")
+    parser.add_argument("--seed", type=int, default=1, help="seed for the generated data (same seed, same data)")
+    parser.add_argument(
+        "--rate-limits", default="real", help="real | off | scaled:F (F speeds the limits' clock up F times)"
+    )
+    parser.add_argument("--faults", help="error_rate=0.05,lost_rate=0.01,latency_ms=20,seed=7")
+    parser.add_argument("--state-dir", type=Path, help="keep the sandboxes' data here across restarts")
+    parser.add_argument("--xero-port", type=int, default=4010, help="Xero simulator port (0: any free port)")
+    parser.add_argument("--procore-port", type=int, default=4020, help="Procore simulator port (0: any free port)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from trestle.sandbox.common import FaultConfig
+    from trestle.sandbox.server import serve_forever, start_sandboxes
+
+    sandboxes = start_sandboxes(
+        dataset=args.dataset,
+        seed=args.seed,
+        rate_limits=args.rate_limits,
+        faults=FaultConfig.parse(args.faults),
+        state_dir=args.state_dir,
+        host=args.host,
+        xero_port=args.xero_port,
+        procore_port=args.procore_port,
+    )
+    print(f"Xero sandbox:    {sandboxes.xero.url}  (dataset {args.dataset}, seed {args.seed})")
+    print(f"Procore sandbox: {sandboxes.procore.url}")
+    print(f"Rate limits: {args.rate_limits}; stats at /_sandbox/stats on each. Ctrl-C stops.\n")
+    print(sandboxes.env_file_text())
+    if args.env_file:
+        args.env_file.parent.mkdir(parents=True, exist_ok=True)
+        args.env_file.write_text(sandboxes.env_file_text())
+        print(f"Settings written to {args.env_file}: load them with `set -a; . {args.env_file}; set +a`")
+    sys.stdout.flush()
+    serve_forever(sandboxes)
+    return EXIT_OK
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from trestle.db import make_engine, upgrade
+    from trestle.settings import load_settings
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url or "")
+    before, after = upgrade(engine)
+    where = engine.url.render_as_string(hide_password=True)
+    print(f"{where}: schema {before or 'empty'} → {after}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from trestle.flows import FLOWS
+
+    flow = FLOWS.get(args.integration)
+    if flow is None:
+        print(f"trestle: unknown integration {args.integration!r}; known: {', '.join(FLOWS)}", file=sys.stderr)
+        return EXIT_FAILED
+    summary = run_flow(flow, dry_run=args.dry_run, full_refresh=args.full_refresh, notify=not args.no_email)
+    print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
+    return int(summary.get("exit_code", EXIT_FAILED))
+
+
+def run_flow(flow: Any, **parameters: Any) -> dict[str, Any]:
+    """Run a flow in this process and return its summary (read back from the run record)."""
+    from trestle.settings import load_settings
+
+    settings = load_settings()
+    settings.require_connections()
+    _ensure_schema(settings)
+    state = flow(**parameters, return_state=True)
+    summary = _summary_for(state, settings)
+    if summary is None:
+        message = getattr(state, "message", None) or "the flow failed before it could report"
+        return {"outcome": "failed", "exit_code": EXIT_FAILED, "error": message, "integrations": {}}
+    return summary
+
+
+def _ensure_schema(settings: Any) -> None:
+    from trestle.db import check_schema, make_engine
+
+    check_schema(make_engine(settings.database_url))
+
+
+def _summary_for(state: Any, settings: Any) -> dict[str, Any] | None:
+    from trestle.db import make_engine
+    from trestle.models.store import LinkStore
+
+    flow_run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
+    store = LinkStore(make_engine(settings.database_url), settings.pair)
+    for run in store.last_runs(limit=50):
+        if run.flow_run_id == flow_run_id and run.summary:
+            return run.summary
+    return None
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as a short table for a terminal."""
+    mode = "DRY RUN (nothing was written) — " if summary.get("dry_run") else ""
+    lines = [f"{mode}{summary.get('flow', 'run')}: {summary.get('outcome')}"]
+    header = f"{'integration':<18}{'created':>8}{'updated':>8}{'unchanged':>10}{'skipped':>8}{'failed':>7}{'issues':>7}"
+    lines += [header, "-" * len(header)]
+    for name, item in summary.get("integrations", {}).items():
+        lines.append(
+            f"{name:<18}{item['created']:>8}{item['updated']:>8}{item['unchanged']:>10}{item['skipped']:>8}"
+            f"{item['failed']:>7}{item['review_issues']:>7}  {item['outcome']}"
+        )
+        for note in item.get("notes", []):
+            lines.append(f"    note: {note}")
+        if item.get("error"):
+            lines.append(f"    error: {item['error']}")
+    calls = ", ".join(f"{system} {count}" for system, count in summary.get("api_calls", {}).items())
+    lines.append(f"API calls: {calls or 'none'}")
+    if summary.get("error"):
+        lines.append(f"error: {summary['error']}")
+    return "\n".join(lines)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from trestle.db import check_schema, make_engine
+    from trestle.models.store import LinkStore
+    from trestle.settings import load_settings
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url or "")
+    check_schema(engine)
+    issues = LinkStore(engine, settings.pair).search_issues(args.text, include_resolved=args.all)
+    if args.json:
+        rows = [
+            {
+                "code": issue.code,
+                "status": issue.status,
+                "integration": issue.integration,
+                "entity": issue.entity,
+                "record_id": issue.record_id,
+                "record": issue.label,
+                "message": issue.message,
+                "url": issue.url,
+                "first_seen": issue.first_seen.isoformat(),
+                "last_seen": issue.last_seen.isoformat(),
+                "resolved_at": issue.resolved_at.isoformat() if issue.resolved_at else None,
+            }
+            for issue in issues
+        ]
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    if not issues:
+        print("No open review issues" + (f" matching {args.text!r}." if args.text else "."))
+        return EXIT_OK
+    for issue in issues:
+        state = "" if issue.status == "open" else f" [{issue.status} {issue.resolved_at:%Y-%m-%d %H:%M}]"
+        print(f"{issue.label} ({issue.entity} {issue.record_id}){state}")
+        print(f"  {issue.code}: {issue.message}")
+        print(f"  first seen {issue.first_seen:%Y-%m-%d %H:%M}, last seen {issue.last_seen:%Y-%m-%d %H:%M} UTC")
+        if issue.url:
+            print(f"  {issue.url}")
+    print(f"\n{len(issues)} issue(s)")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Sandboxes (state kept under --home) + SQLite + the flow without a Prefect server."""
+    from trestle.db import make_engine, upgrade
+    from trestle.flows import FLOWS
+    from trestle.sandbox.server import start_sandboxes
+
+    home: Path = args.home
+    sandboxes = start_sandboxes(dataset=args.dataset, state_dir=home / "sandbox", xero_port=0, procore_port=0)
+    try:
+        os.environ.update(sandboxes.env)
+        os.environ["TRESTLE_HOME"] = str(home)
+        os.environ.pop("TRESTLE_DATABASE_URL", None)
+        from trestle.settings import load_settings
+
+        settings = load_settings()
+        upgrade(make_engine(settings.database_url or ""))
+        print(f"Sandboxes: Xero {sandboxes.xero.url}, Procore {sandboxes.procore.url} (dataset {args.dataset})")
+        print(f"Database: {settings.database_url}")
+        summary = run_flow(FLOWS["vendors"], dry_run=False, full_refresh=False, notify=True)
+        print(format_summary(summary))
+        print(f"Summary email written to {settings.email.outbox_dir}/")
+        print("Open review issues: `TRESTLE_HOME=.trestle/demo trestle review` (with the sandbox settings loaded).")
+        return int(summary.get("exit_code", EXIT_FAILED)) if summary.get("outcome") == "failed" else EXIT_OK
+    finally:
+        sandboxes.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""What every flow does around its integrations: context, run record, report, email, artifacts.
+
+Flow modules stay thin: they declare parameters and call :func:`execute`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed, State
+
+from trestle.integrations import integration
+from trestle.models.report import IntegrationReport, RunReport
+from trestle.notifications.artifacts import publish_run_artifacts
+from trestle.notifications.email import deliver_summary
+from trestle.settings import TrestleSettings, load_settings
+from trestle.tasks.context import RunContext, RunOptions
+from trestle.tasks.pipeline import run_integration
+
+logger = logging.getLogger("trestle.flows")
+
+
+def execute(
+    flow_name: str,
+    names: list[str],
+    *,
+    dry_run: bool = False,
+    full_refresh: bool = False,
+    notify: bool = True,
+    settings: TrestleSettings | None = None,
+) -> RunReport:
+    """Run ``names`` in order inside the current flow and return the run's report."""
+    settings = settings or load_settings()
+    settings.require_connections()
+    ctx = RunContext(settings, RunOptions(dry_run=dry_run, full_refresh=full_refresh))
+    report = RunReport(
+        run_id=ctx.run_id,
+        flow=flow_name,
+        pair=settings.pair,
+        dry_run=dry_run,
+        started_at=datetime.now(UTC),
+        procore_web_url=settings.procore.web_url,
+        xero_web_url=settings.xero.web_url,
+    )
+    ctx.store.start_run(ctx.run_id, flow_name, dry_run=dry_run, flow_run_id=_flow_run_id())
+    try:
+        for name in names:
+            report.integrations.append(run_integration(integration(name), ctx))
+    finally:
+        ctx.close()
+        report.finished_at = datetime.now(UTC)
+        ctx.store.finish_run(
+            ctx.run_id,
+            outcome=report.outcome,
+            summary=report.summary_dict(),
+            api_calls=sum(report.api_calls.values()),
+        )
+    finish_stage(report, settings, notify=notify)
+    return report
+
+
+@task(name="summary", task_run_name="summary-{report.flow}", cache_policy=NO_CACHE, persist_result=False)
+def finish_stage(report: RunReport, settings: TrestleSettings, *, notify: bool) -> dict[str, Any]:
+    """Publish the Prefect artifacts and deliver the summary email (outbox by default)."""
+    publish_run_artifacts(report)
+    if not notify:
+        return {"email": "not requested"}
+    result = deliver_summary(report, settings.email)
+    logger.info("summary email: %s", result)
+    return {"email": str(result)}
+
+
+def final_state(report: RunReport) -> State:
+    """The flow's state: Failed when an integration failed, so the Prefect UI shows it."""
+    summary = report.summary_dict()
+    if report.outcome == "failed":
+        failed = [item.integration for item in report.integrations if item.outcome == "failed"]
+        return Failed(message=f"{', '.join(failed)} failed", data=summary)
+    return Completed(message=f"{report.outcome}: {report.totals}", data=summary)
+
+
+def integration_reports(report: RunReport) -> list[IntegrationReport]:
+    return report.integrations
+
+
+def _flow_run_id() -> str | None:
+    try:
+        value = flow_run.id
+    except Exception:
+        return None
+    return str(value) if value else None
