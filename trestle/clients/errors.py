@@ -161,9 +161,7 @@ class ValidationFailed(FatalApiError):
     elements (each with its own ``ValidationErrors``) so batch writers can attribute them.
     """
 
-    def __init__(
-        self, *, messages: list[str], elements: list[dict[str, Any]] | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, *, messages: list[str], elements: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
         self.messages = [redact(message) for message in messages]
         self.elements = elements or []
         kwargs.setdefault("detail", "; ".join(self.messages))
