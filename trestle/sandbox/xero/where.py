@@ -54,17 +54,15 @@ def _tokenise(text: str) -> list[_Token]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
-            raise WhereError(
-                f"unexpected character at position {position}: {text[position : position + 10]!r}"
-            )
+            raise WhereError(f"unexpected character at position {position}: {text[position : position + 10]!r}")
         kind = match.lastgroup or ""
         tokens.append(_Token(kind, match.group(kind)))
         position = match.end()
     return tokens
 
 
-def _normalise(value: Any) -> Any:
-    """Bring a record or literal value to a comparable form."""
+def comparable(value: Any) -> Any:
+    """Bring a record or literal value to a form that compares as Xero does (also used by ``order``)."""
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, datetime):
@@ -79,7 +77,7 @@ def _normalise(value: Any) -> Any:
 
 
 def _compare(operator: str, left: Any, right: Any) -> bool:
-    left, right = _normalise(left), _normalise(right)
+    left, right = comparable(left), comparable(right)
     if operator in {"==", "="}:
         return left == right
     if operator == "!=":
@@ -256,9 +254,7 @@ class _Parser:
         return read
 
     @staticmethod
-    def _string_test(
-        path: list[str], transforms: list[Callable[[Any], Any]], method: str, needle: str
-    ) -> Predicate:
+    def _string_test(path: list[str], transforms: list[Callable[[Any], Any]], method: str, needle: str) -> Predicate:
         def test(record: dict[str, Any]) -> bool:
             value = _resolve(record, path)
             if not isinstance(value, str):

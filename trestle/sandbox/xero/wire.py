@@ -53,9 +53,7 @@ def to_wire(value: Any, key: str = "") -> Any:
     """Turn a native record (or list, or scalar) into orjson-ready wire values."""
     if isinstance(value, Mapping):
         return {
-            name: to_wire(item, name)
-            for name, item in value.items()
-            if item is not None and not name.startswith("_")
+            name: to_wire(item, name) for name, item in value.items() if item is not None and not name.startswith("_")
         }
     if isinstance(value, list | tuple):
         return [to_wire(item, key) for item in value]
@@ -98,15 +96,14 @@ def not_found() -> Response:
     return Response(NOT_FOUND_MESSAGE, status_code=404, media_type="text/plain; charset=utf-8")
 
 
-def api_exception(type_name: str, message: str, status_code: int = 400) -> Response:
-    """A non-validation 400 (bad JSON, bad ``where``, idempotency conflict...)."""
-    return json_response(
-        {"ErrorNumber": 14 if status_code == 400 else 0, "Type": type_name, "Message": message}, status_code
-    )
+def api_exception(type_name: str, message: str, status_code: int = 400, *, error_number: int = 16) -> Response:
+    """A non-validation error body (bad JSON, bad ``where``, idempotency conflict...)."""
+    body = {"ErrorNumber": error_number, "Type": type_name, "Message": message}
+    return json_response(body, status_code)
 
 
 def problem(status: int, title: str, detail: str) -> Response:
-    """The identity layer's problem document (401/403), camel-free as Xero sends it."""
+    """The identity layer's problem document for 401/403 (``Type`` is null, as Xero sends it)."""
     body = {
         "Type": None,
         "Title": title,
