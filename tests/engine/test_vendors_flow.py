@@ -95,8 +95,10 @@ def test_first_run_creates_and_links_then_second_run_writes_nothing(trestle_env:
     procore_url = trestle_env["TRESTLE_PROCORE_API_URL"]
     writes_before = writes(sandbox_stats(procore_url))
     second = run_vendors()["integrations"]["vendors"]
-    assert second["created"] == 0 and second["updated"] == 0
-    assert second["unchanged"] == len(links)
+    assert second["created"] == 0 and second["updated"] == 0 and second["failed"] == 0
+    full = run_vendors(full_refresh=True)["integrations"]["vendors"]
+    assert full["created"] == full["updated"] == 0
+    assert full["unchanged"] == len(links), "a full re-read finds every linked contact unchanged"
     assert writes(sandbox_stats(procore_url)) == writes_before, "the second run wrote to Procore"
 
 

@@ -106,6 +106,8 @@ class VendorsIntegration(Integration):
         "vendor.write_rejected": "Correct the contact in Xero as the message says; the next run retries.",
         "vendor.target_already_linked": "Two Xero contacts point at the same Procore vendor: archive or "
         "remove one of them from the contact group.",
+        "vendor.shared_match": "Several contacts look like the same Procore vendor: give each its tax number, or "
+        "merge the duplicate contacts in Xero.",
     }
 
     def prepare(self) -> None:
@@ -207,9 +209,7 @@ class VendorsIntegration(Integration):
             )
             return
         if (address.region or "").strip() and resolve_region(country, address.region or "") is None:
-            examples = sorted(
-                s.code.split("-", 1)[1] for s in pycountry.subdivisions.get(country_code=country.alpha_2)
-            )
+            examples = sorted(s.code.split("-", 1)[1] for s in pycountry.subdivisions.get(country_code=country.alpha_2))
             record.flag(
                 "contact.invalid_region",
                 f"Region '{address.region}' is not a state or region of {country.name} "
@@ -220,45 +220,69 @@ class VendorsIntegration(Integration):
 
     # ------------------------------------------------------------------ match
     def match(self, records: list[Record]) -> None:
-        taken = self.taken_targets
-        for record in records:
-            contact: Contact = record.data
-            steps = (
-                ("origin_id", self.by_origin.get(record.id, [])),
-                (
-                    "tax_number",
-                    self.by_tax.get(normalize_tax_number(contact.tax_number), [])
-                    if normalize_tax_number(contact.tax_number)
-                    else [],
-                ),
-                ("name", self.by_name.get(normalize_name(contact.name or ""), [])),
-                ("fuzzy_name", self._fuzzy(contact.name or "")),
-            )
-            for method, found in steps:
-                candidates = [v for v in found if str(v.id) not in taken]
-                if len(candidates) == 1:
-                    record.target_id, record.target = str(candidates[0].id), candidates[0]
-                    record.match_method = method
-                    break
+        """Match step by step across the whole page, strongest evidence first.
+
+        A vendor claimed by a stronger step (or already linked) is no longer a candidate for a
+        weaker one, and two contacts claiming the same vendor at the same step are both
+        flagged, so the outcome never depends on the order records arrive in.
+        """
+        taken = set(self.taken_targets)
+        pending = list(records)
+        for method in ("origin_id", "tax_number", "name", "fuzzy_name"):
+            claims: dict[str, list[Record]] = {}
+            unmatched: list[Record] = []
+            for record in pending:
+                candidates = [v for v in self._candidates(method, record.data) if str(v.id) not in taken]
                 if len(candidates) > 1:
-                    names = [f"{v.name} (#{v.id})" for v in candidates]
                     record.flag(
                         "vendor.multiple_matches",
-                        f"{len(candidates)} Procore vendors could be this contact (by {method.replace('_', ' ')}): "
-                        + "; ".join(names),
+                        f"{len(candidates)} Procore vendors could be this contact "
+                        f"(by {method.replace('_', ' ')}): " + "; ".join(f"{v.name} (#{v.id})" for v in candidates),
                         candidates=[{"id": v.id, "name": v.name} for v in candidates],
                         matched_by=method,
                     )
-                    break
+                elif candidates:
+                    record.target = candidates[0]
+                    claims.setdefault(str(candidates[0].id), []).append(record)
+                else:
+                    unmatched.append(record)
+            for vendor_id, claimants in claims.items():
+                if len(claimants) == 1:
+                    claimants[0].target_id, claimants[0].match_method = vendor_id, method
+                    taken.add(vendor_id)
+                    continue
+                vendor = self.vendors[vendor_id]
+                for record in claimants:
+                    record.target = None
+                    record.flag(
+                        "vendor.shared_match",
+                        f"{len(claimants)} contacts match the same Procore vendor '{vendor.name}' (#{vendor.id}) "
+                        f"by {method.replace('_', ' ')}: " + "; ".join(r.label for r in claimants),
+                        vendor_id=vendor.id,
+                        contacts=[r.label for r in claimants],
+                    )
+            pending = unmatched
+
+    def _candidates(self, method: str, contact: Contact) -> list[Vendor]:
+        if method == "origin_id":
+            return self.by_origin.get(contact.contact_id or "", [])
+        tax = normalize_tax_number(contact.tax_number)
+        if method == "tax_number":
+            return self.by_tax.get(tax, []) if tax else []
+        found = (
+            self.by_name.get(normalize_name(contact.name or ""), [])
+            if method == "name"
+            else self._fuzzy(contact.name or "")
+        )
+        # Different tax numbers on both sides mean different businesses, whatever the names say.
+        return [v for v in found if not (tax and normalize_tax_number(v.business_id) not in ("", tax))]
 
     def _fuzzy(self, name: str) -> list[Vendor]:
         wanted = normalize_name(name)
         if not wanted or not self.fuzzy_names:
             return []
         threshold = self.ctx.settings.sync.fuzzy_threshold
-        hits = process.extract(
-            wanted, self.fuzzy_names, scorer=fuzz.token_set_ratio, score_cutoff=threshold, limit=10
-        )
+        hits = process.extract(wanted, self.fuzzy_names, scorer=fuzz.token_set_ratio, score_cutoff=threshold, limit=10)
         return [vendor for hit, _score, _ in hits for vendor in self.by_name[hit]]
 
     # -------------------------------------------------------------------- map
@@ -267,9 +291,7 @@ class VendorsIntegration(Integration):
         payload: dict[str, Any] = {"origin_id": record.id, "name": (contact.name or "").strip()}
         address = postal_address(contact)
         if address is not None:
-            lines = [
-                line for line in (address.address_line1, address.address_line2, address.address_line3) if line
-            ]
+            lines = [line for line in (address.address_line1, address.address_line2, address.address_line3) if line]
             payload["address"] = ", ".join(lines) or None
             payload["city"] = address.city
             payload["zip"] = address.postal_code
@@ -307,9 +329,7 @@ class VendorsIntegration(Integration):
 
     # ------------------------------------------------------------------ write
     def write(self, items: list[WriteItem], batch_key: str) -> list[WriteResult]:
-        updates = [
-            {**item.payload, **({"id": int(item.target_id)} if item.target_id else {})} for item in items
-        ]
+        updates = [{**item.payload, **({"id": int(item.target_id)} if item.target_id else {})} for item in items]
         result = self.ctx.procore.sync_vendors(updates)
         created = {entity.origin_id: entity for entity in result.entities if entity.origin_id}
         errors = {error.origin_id: error for error in result.errors if error.origin_id}
@@ -319,9 +339,7 @@ class VendorsIntegration(Integration):
             if origin in created:
                 outcomes.append(WriteResult(item.source_id, ok=True, target_id=str(created[origin].id)))
             elif origin in errors:
-                outcomes.append(
-                    WriteResult(item.source_id, ok=False, error="; ".join(errors[origin].messages))
-                )
+                outcomes.append(WriteResult(item.source_id, ok=False, error="; ".join(errors[origin].messages)))
             else:
                 outcomes.append(WriteResult(item.source_id, ok=False, error="Procore returned no result"))
         return outcomes

@@ -7,6 +7,8 @@ cover are committed. All reads and writes are scoped to one company/tenant ``pai
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -123,9 +125,7 @@ class LinkStore:
                     session.delete(stale)
             session.flush()
             if target is None:
-                target = Link(
-                    pair=self.pair, entity=row.entity, procore_id=row.procore_id, xero_id=row.xero_id
-                )
+                target = Link(pair=self.pair, entity=row.entity, procore_id=row.procore_id, xero_id=row.xero_id)
                 session.add(target)
             target.xero_id = row.xero_id
             target.fingerprint = row.fingerprint
@@ -136,9 +136,7 @@ class LinkStore:
     def delete_link(self, entity: str, *, procore_id: str) -> None:
         with self.session() as session:
             session.execute(
-                delete(Link).where(
-                    Link.pair == self.pair, Link.entity == entity, Link.procore_id == procore_id
-                )
+                delete(Link).where(Link.pair == self.pair, Link.entity == entity, Link.procore_id == procore_id)
             )
 
     # --------------------------------------------------------------- intents
@@ -164,9 +162,7 @@ class LinkStore:
                             WriteIntent.pair == self.pair,
                             WriteIntent.idempotency_key == intent.idempotency_key,
                         )
-                        .values(
-                            status="pending", batch_key=intent.batch_key, batch_position=intent.batch_position
-                        )
+                        .values(status="pending", batch_key=intent.batch_key, batch_position=intent.batch_position)
                     )
                     continue
                 session.add(
@@ -227,9 +223,7 @@ class LinkStore:
             if attempted_keys:
                 session.execute(
                     update(WriteIntent)
-                    .where(
-                        WriteIntent.pair == self.pair, WriteIntent.idempotency_key.in_(list(attempted_keys))
-                    )
+                    .where(WriteIntent.pair == self.pair, WriteIntent.idempotency_key.in_(list(attempted_keys)))
                     .values(attempts=WriteIntent.attempts + 1)
                 )
 
@@ -350,7 +344,7 @@ class LinkStore:
                 if row is None:
                     session.add(RunLock(name=full_name, holder=holder, acquired_at=now, expires_at=now + ttl))
                     return True
-                if row.holder == holder or row.expires_at <= now:
+                if row.holder == holder or row.expires_at <= now or _holder_is_dead(row.holder):
                     result = session.execute(
                         update(RunLock)
                         .where(RunLock.name == full_name, RunLock.holder == row.holder)
@@ -363,14 +357,16 @@ class LinkStore:
 
     def release_lock(self, name: str, holder: str) -> None:
         with self.session() as session:
-            session.execute(
-                delete(RunLock).where(RunLock.name == f"{self.pair}:{name}", RunLock.holder == holder)
-            )
+            session.execute(delete(RunLock).where(RunLock.name == f"{self.pair}:{name}", RunLock.holder == holder))
 
     @contextmanager
-    def lock(self, name: str, *, ttl: timedelta = timedelta(minutes=30), wait: float = 0.0) -> Iterator[str]:
-        """Hold ``name`` for the block; wait up to ``wait`` seconds, else raise :class:`LockHeld`."""
-        holder = uuid.uuid4().hex
+    def lock(self, name: str, *, ttl: timedelta = timedelta(minutes=10), wait: float = 0.0) -> Iterator[str]:
+        """Hold ``name`` for the block; wait up to ``wait`` seconds, else raise :class:`LockHeld`.
+
+        The lease lasts ``ttl`` and is renewed with :meth:`try_lock` by the holder as it works; a
+        holder that crashed on this machine is recognised at once, one elsewhere when its lease ends.
+        """
+        holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         deadline = time.monotonic() + wait
         while not self.try_lock(name, holder, ttl):
             if time.monotonic() >= deadline:
@@ -422,6 +418,21 @@ class LinkStore:
             if flow:
                 query = query.where(Run.flow == flow)
             return list(session.scalars(query.order_by(Run.started_at.desc()).limit(limit)))
+
+
+def _holder_is_dead(holder: str) -> bool:
+    """Whether a lock holder was a process on this machine that no longer exists."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _link_row(row: Link) -> LinkRow:

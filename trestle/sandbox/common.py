@@ -311,9 +311,7 @@ def install_common(
     """
 
     @app.middleware("http")
-    async def sandbox_middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def sandbox_middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         path = request.url.path
         api = is_api_path(path)
         if api and runtime.faults.config.latency_ms:
@@ -327,12 +325,7 @@ def install_common(
                 return Response(body, status_code=status, media_type="text/plain", headers=headers)
         response = await call_next(request)
         runtime.stats.record(request.method, route_template(request), response.status_code)
-        if (
-            api
-            and request.method in WRITE_METHODS
-            and response.status_code < 300
-            and runtime.faults.lose_response()
-        ):
+        if api and request.method in WRITE_METHODS and response.status_code < 300 and runtime.faults.lose_response():
             return Response(b"", status_code=504)
         return response
 

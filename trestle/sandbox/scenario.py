@@ -549,9 +549,7 @@ def _build_commitments(
     rng: random.Random, count: int, projects: list[Project], parties: list[Party]
 ) -> list[Commitment]:
     procore_vendors = [
-        p
-        for p in parties
-        if p.procore_name and p.procore_active and "vendor.multiple_matches" not in p.planted
+        p for p in parties if p.procore_name and p.procore_active and "vendor.multiple_matches" not in p.planted
     ]
     integrated = [p for p in procore_vendors if p.in_procore_group and not p.planted]
     outsiders = [p for p in procore_vendors if not p.in_procore_group]
@@ -564,9 +562,7 @@ def _build_commitments(
         status = "Approved" if rng.random() < 0.65 else rng.choice(statuses)
         planted: list[str] = []
         vendor = (
-            rng.choice(integrated)
-            if integrated and (rng.random() < 0.9 or not outsiders)
-            else rng.choice(outsiders)
+            rng.choice(integrated) if integrated and (rng.random() < 0.9 or not outsiders) else rng.choice(outsiders)
         )
         if vendor in outsiders:
             planted.append("commitment.vendor_not_integrated")
@@ -656,9 +652,7 @@ def _build_bills(
         for _ in range(rng.randint(1, 3)):
             code = rng.choice(project.cost_codes) if project else None
             lines.append(
-                BillLine(
-                    f"{party.trade} supplies", rng.choice(["310", "320", "325"]), _money(rng, 80, 9_000), code
-                )
+                BillLine(f"{party.trade} supplies", rng.choice(["310", "320", "325"]), _money(rng, 80, 9_000), code)
             )
         bill = Bill(
             key=f"bill-{index + 1:05d}",

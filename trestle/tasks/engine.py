@@ -209,9 +209,7 @@ class Integration(ABC):
 
     def link_row(self, record: Record, target_id: str) -> LinkRow:
         """The link for ``record`` written to ``target_id`` with its current payload."""
-        procore_id, xero_id = (
-            (record.id, target_id) if self.source_system == "procore" else (target_id, record.id)
-        )
+        procore_id, xero_id = (record.id, target_id) if self.source_system == "procore" else (target_id, record.id)
         return LinkRow(self.entity, procore_id, xero_id, record.fingerprint, record.payload, record.label)
 
     def source_id_of(self, link: LinkRow) -> str:

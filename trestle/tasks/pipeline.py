@@ -34,6 +34,8 @@ from trestle.tasks.state import PipelineRun
 logger = logging.getLogger("trestle.pipeline")
 
 RECHECK_BATCH = 200
+LOCK_NAME = "integration:{}"
+LOCK_TTL = timedelta(minutes=10)
 INTEGRATION_ENTITY = "integration"
 
 
@@ -46,7 +48,8 @@ def run_integration(integration_cls: type[Integration], ctx: RunContext) -> Inte
         if ctx.dry_run:
             _run_stages(run)
         else:
-            with ctx.store.lock(f"integration:{run.name}", wait=ctx.options.lock_wait_seconds):
+            with ctx.store.lock(LOCK_NAME.format(run.name), ttl=LOCK_TTL, wait=ctx.options.lock_wait_seconds) as holder:
+                run.lock_holder = holder
                 _run_stages(run)
     except Blocked as blocked:
         run.report.outcome = "blocked"
@@ -88,6 +91,8 @@ def _run_stages(run: PipelineRun) -> None:
 
 
 def _process(run: PipelineRun, page: Page, number: int) -> None:
+    if run.lock_holder is not None:  # renew the lease: still alive, still working
+        run.ctx.store.try_lock(LOCK_NAME.format(run.name), run.lock_holder, LOCK_TTL)
     page = validate_stage(run, page, number)
     page = match_stage(run, page, number)
     page = map_stage(run, page, number)

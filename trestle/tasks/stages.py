@@ -135,9 +135,12 @@ def match_stage(run: PipelineRun, page: Page, number: int) -> Page:
     if unlinked:
         run.integration.taken_targets = set(run.links_by_target)
         run.integration.match(unlinked)
+        claimed = dict(run.links_by_target)  # one target, one source: also within this page
         for record in unlinked:
-            owner = run.links_by_target.get(record.target_id or "")
-            if record.target_id and owner and owner != record.id:
+            owner = claimed.get(record.target_id or "")
+            if record.target_id and not owner:
+                claimed[record.target_id] = record.id
+            elif record.target_id and owner != record.id:
                 record.flag(
                     f"{run.integration.entity}.target_already_linked",
                     f"The matching {run.integration.target_system.title()} record is already linked to "
@@ -187,9 +190,7 @@ def write_stage(run: PipelineRun, page: Page, number: int) -> Page:
     if run.ctx.dry_run:
         return page
     store, integration = run.ctx.store, run.integration
-    plain_links = [
-        integration.link_row(r, r.target_id) for r in page.records if r.plan == "link" and r.target_id
-    ]
+    plain_links = [integration.link_row(r, r.target_id) for r in page.records if r.plan == "link" and r.target_id]
     if plain_links:
         store.save_links(plain_links)
         run.remember_links(plain_links)
@@ -237,9 +238,7 @@ def write_stage(run: PipelineRun, page: Page, number: int) -> Page:
     return page
 
 
-def _apply_results(
-    run: PipelineRun, batch: list[Record], items: list[WriteItem], results: list[WriteResult]
-) -> None:
+def _apply_results(run: PipelineRun, batch: list[Record], items: list[WriteItem], results: list[WriteResult]) -> None:
     by_source = {result.source_id: result for result in results}
     links, done, failed = [], [], {}
     for record, item in zip(batch, items, strict=True):
@@ -290,9 +289,7 @@ def record_stage(run: PipelineRun, page: Page, number: int) -> None:
 def _outcome(run: PipelineRun, record: Record) -> RecordOutcome:
     integration = run.integration
     result = run.write_results.get(record.id)
-    action: str = {"create": "created", "update": "updated", "skip": "skipped"}.get(
-        record.plan or "", "unchanged"
-    )
+    action: str = {"create": "created", "update": "updated", "skip": "skipped"}.get(record.plan or "", "unchanged")
     reason = None
     if record.issues:
         action = "skipped" if record.plan == "skip" else "failed"

@@ -40,6 +40,7 @@ class PipelineRun:
         self.write_results: dict[str, WriteResult] = {}
         self.found_issues: dict[str, Record] = {}
         self.high_water: dict[str, datetime] = {}
+        self.lock_holder: str | None = None
         self.progress = ProgressReporter(description=f"{integration.title}: records processed")
 
     def remember_links(self, links: Sequence[LinkRow]) -> None:
