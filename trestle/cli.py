@@ -245,7 +245,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from trestle.sandbox.server import start_sandboxes
 
     home: Path = args.home
-    sandboxes = start_sandboxes(dataset=args.dataset, state_dir=home / "sandbox", xero_port=0, procore_port=0)
+    try:  # the usual ports keep links in earlier emails working; any free port if they are taken
+        sandboxes = start_sandboxes(dataset=args.dataset, state_dir=home / "sandbox", xero_port=4010, procore_port=4020)
+    except (OSError, RuntimeError):
+        sandboxes = start_sandboxes(dataset=args.dataset, state_dir=home / "sandbox", xero_port=0, procore_port=0)
     try:
         os.environ.update(sandboxes.env)
         os.environ["TRESTLE_HOME"] = str(home)
