@@ -130,11 +130,12 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from trestle.flows import FLOWS
+    from trestle.flows import flow_names, get_flow
 
-    flow = FLOWS.get(args.integration)
-    if flow is None:
-        print(f"trestle: unknown integration {args.integration!r}; known: {', '.join(FLOWS)}", file=sys.stderr)
+    try:
+        flow = get_flow(args.integration.replace("-", "_"))
+    except (KeyError, ImportError):
+        print(f"trestle: unknown integration {args.integration!r}; known: {', '.join(flow_names())}", file=sys.stderr)
         return EXIT_FAILED
     summary = run_flow(flow, dry_run=args.dry_run, full_refresh=args.full_refresh, notify=not args.no_email)
     print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
@@ -241,7 +242,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Sandboxes (state kept under --home) + SQLite + the flow without a Prefect server."""
     from trestle.db import make_engine, upgrade
-    from trestle.flows import FLOWS
+    from trestle.flows import get_flow
     from trestle.sandbox.server import start_sandboxes
 
     home: Path = args.home
@@ -259,7 +260,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         upgrade(make_engine(settings.database_url or ""))
         print(f"Sandboxes: Xero {sandboxes.xero.url}, Procore {sandboxes.procore.url} (dataset {args.dataset})")
         print(f"Database: {settings.database_url}")
-        summary = run_flow(FLOWS["vendors"], dry_run=False, full_refresh=False, notify=True)
+        summary = run_flow(get_flow("vendors"), dry_run=False, full_refresh=False, notify=True)
         print(format_summary(summary))
         print(f"Summary email written to {settings.email.outbox_dir}/")
         print("Open review issues: `TRESTLE_HOME=.trestle/demo trestle review` (with the sandbox settings loaded).")

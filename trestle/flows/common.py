@@ -9,7 +9,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import task
+from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
@@ -94,3 +94,19 @@ def _flow_run_id() -> str | None:
     except Exception:
         return None
     return str(value) if value else None
+
+
+def integration_flow(name: str, description: str) -> Any:
+    """A Prefect flow running the one integration ``name``: every integration flow is made here."""
+
+    def run_one(dry_run: bool = False, full_refresh: bool = False, notify: bool = True) -> State:
+        report = execute(name, [name], dry_run=dry_run, full_refresh=full_refresh, notify=notify)
+        return final_state(report)
+
+    run_one.__doc__ = (
+        f"{description}\n\n``dry_run`` does everything but the writes and reports what would change; "
+        "``full_refresh`` re-reads every source record instead of those changed since the last run; "
+        "``notify`` sends the summary email."
+    )
+    run_one.__name__ = run_one.__qualname__ = f"{name}_flow"
+    return flow(name=name.replace("_", "-"), description=description, validate_parameters=True)(run_one)

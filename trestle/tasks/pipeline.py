@@ -62,7 +62,10 @@ def run_integration(integration_cls: type[Integration], ctx: RunContext) -> Inte
         logger.exception("%s failed", run.name)
         run.report.outcome = "failed"
         run.report.error = _describe(exc)
-    return report_stage(run, usage_before)
+    report = report_stage(run, usage_before)
+    for key in [key for key in ctx.cache if key.startswith(("links:", "by-procore:", "by-xero:"))]:
+        del ctx.cache[key]  # the next integration in this run sees the links this one wrote
+    return report
 
 
 def _run_stages(run: PipelineRun) -> None:

@@ -1,0 +1,171 @@
+"""What integrations need to know about each other's links, loaded once per run.
+
+Commitments need the vendor's Xero contact and the project's and cost codes' tracking
+options; payments need the bill a Procore invoice became; direct invoices go the other way.
+:class:`Lookups` answers those from the link store (and, for a project's cost codes, from
+Procore), caching per run in ``ctx.cache`` so a nightly run reads each table once.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from trestle.models.procore import CostCode
+from trestle.models.store import LinkRow
+
+if TYPE_CHECKING:
+    from trestle.tasks.context import RunContext
+
+# link entities, one per integration (see each integration's ``entity``)
+VENDOR, PROJECT, COST_CODE = "vendor", "project", "cost_code"
+COMMITMENT, PROGRESS_CLAIM, PAYMENT, DIRECT_COST = "commitment", "progress_claim", "payment", "direct_cost"
+
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal | float | str | int | None) -> Decimal:
+    """A Decimal rounded half-up to the cent (None counts as zero)."""
+    if value is None:
+        return Decimal("0.00")
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class Lookups:
+    """Cross-integration lookups for one run."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+
+    @classmethod
+    def of(cls, ctx: RunContext) -> Lookups:
+        """The run's shared instance."""
+        lookups = ctx.cache.get("lookups")
+        if lookups is None:
+            lookups = ctx.cache["lookups"] = cls(ctx)
+        return lookups
+
+    def refresh(self, entity: str) -> None:
+        """Forget cached links of ``entity`` (after an integration earlier in the run wrote some)."""
+        self.ctx.cache.pop(f"links:{entity}", None)
+
+    def links(self, entity: str) -> list[LinkRow]:
+        key = f"links:{entity}"
+        if key not in self.ctx.cache:
+            self.ctx.cache[key] = self.ctx.store.links(entity)
+        return self.ctx.cache[key]
+
+    def _by_procore(self, entity: str) -> dict[str, LinkRow]:
+        key = f"by-procore:{entity}:{id(self.links(entity))}"
+        if key not in self.ctx.cache:
+            self.ctx.cache[key] = {link.procore_id: link for link in self.links(entity)}
+        return self.ctx.cache[key]
+
+    def _by_xero(self, entity: str) -> dict[str, LinkRow]:
+        key = f"by-xero:{entity}:{id(self.links(entity))}"
+        if key not in self.ctx.cache:
+            self.ctx.cache[key] = {link.xero_id: link for link in self.links(entity)}
+        return self.ctx.cache[key]
+
+    # ---------------------------------------------------------------- vendors
+    def contact_for_vendor(self, vendor_id: int | str | None) -> str | None:
+        """The Xero ContactID linked to a Procore vendor (None if the vendor is not integrated)."""
+        link = self._by_procore(VENDOR).get(str(vendor_id)) if vendor_id is not None else None
+        return link.xero_id if link else None
+
+    def vendor_for_contact(self, contact_id: str | None) -> int | None:
+        """The Procore vendor id linked to a Xero contact."""
+        link = self._by_xero(VENDOR).get(contact_id or "")
+        return int(link.procore_id) if link else None
+
+    # --------------------------------------------------------------- projects
+    def project_option(self, project_id: int | str | None) -> str | None:
+        """The Xero "Project" tracking option name of a linked Procore project."""
+        link = self._by_procore(PROJECT).get(str(project_id)) if project_id is not None else None
+        return (link.last_payload or {}).get("Name") if link else None
+
+    def project_for_option(self, option_id: str | None = None, *, name: str | None = None) -> int | None:
+        """The Procore project linked to a "Project" option, by option id or name."""
+        if option_id:
+            link = self._by_xero(PROJECT).get(option_id)
+            if link:
+                return int(link.procore_id)
+        if name:
+            wanted = name.casefold()
+            for link in self.links(PROJECT):
+                if str((link.last_payload or {}).get("Name", "")).casefold() == wanted:
+                    return int(link.procore_id)
+        return None
+
+    def integrated_project_ids(self) -> list[int]:
+        """Procore projects linked to a Xero option (limited to the run's projects, if set)."""
+        ids = sorted(int(link.procore_id) for link in self.links(PROJECT))
+        allowed = self.ctx.options.project_ids
+        return [project_id for project_id in ids if allowed is None or project_id in allowed]
+
+    # ------------------------------------------------------------- cost codes
+    def cost_code_option(self, standard_cost_code_id: int | str | None) -> str | None:
+        """The Xero "Cost Code" option name of a linked standard cost code."""
+        if standard_cost_code_id is None:
+            return None
+        link = self._by_procore(COST_CODE).get(str(standard_cost_code_id))
+        return (link.last_payload or {}).get("Name") if link else None
+
+    def standard_code_for_option(self, name: str | None) -> int | None:
+        """The standard cost code linked to a "Cost Code" option name."""
+        if not name:
+            return None
+        wanted = name.casefold()
+        for link in self.links(COST_CODE):
+            if str((link.last_payload or {}).get("Name", "")).casefold() == wanted:
+                return int(link.procore_id)
+        return None
+
+    def project_cost_codes(self, project_id: int) -> dict[int, CostCode]:
+        """A project's cost codes by id (one Procore call per project per run)."""
+        key = f"project-cost-codes:{project_id}"
+        if key not in self.ctx.cache:
+            codes = self.ctx.procore.iter_project_cost_codes(project_id)
+            self.ctx.cache[key] = {code.id: code for code in codes if code.id is not None}
+        return self.ctx.cache[key]
+
+    def project_cost_code_for_standard(self, project_id: int, standard_cost_code_id: int) -> CostCode | None:
+        """The project's cost code that uses a given standard cost code."""
+        for code in self.project_cost_codes(project_id).values():
+            if code.standard_cost_code_id == standard_cost_code_id:
+                return code
+        return None
+
+    # ------------------------------------------------------- documents written
+    def xero_document_for(self, entity: str, procore_id: int | str) -> str | None:
+        """The Xero id a Procore record of ``entity`` was written as (PO, bill, credit note)."""
+        link = self._by_procore(entity).get(str(procore_id))
+        return link.xero_id if link else None
+
+    def procore_record_for(self, entity: str, xero_id: str) -> LinkRow | None:
+        """The link whose Xero side is ``xero_id`` (e.g. which requisition a bill came from)."""
+        return self._by_xero(entity).get(xero_id)
+
+    # -------------------------------------------------------------------- tax
+    def tax_type(self, procore_tax_code: str | None) -> str | None:
+        """The Xero TaxType for a line: mapped Procore tax code, else the default; None for no tax."""
+        sync = self.ctx.settings.sync
+        if sync.tax_mode == "none":
+            return None
+        if procore_tax_code and procore_tax_code in sync.tax_map:
+            return sync.tax_map[procore_tax_code]
+        return sync.default_tax_type
+
+    def line_amount_types(self) -> str:
+        """Xero LineAmountTypes for documents Trestle writes, from ``sync.tax_mode``."""
+        return {"exclusive": "Exclusive", "inclusive": "Inclusive", "none": "NoTax"}[self.ctx.settings.sync.tax_mode]
+
+    def tracking(self, project_option: str | None, cost_code_option: str | None) -> list[dict[str, Any]]:
+        """Xero line tracking by category and option *names* (IDs alone are unreliable in Xero)."""
+        sync = self.ctx.settings.sync
+        tracking = []
+        if project_option:
+            tracking.append({"Name": sync.project_category, "Option": project_option})
+        if cost_code_option:
+            tracking.append({"Name": sync.cost_code_category, "Option": cost_code_option})
+        return tracking
