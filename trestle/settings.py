@@ -107,6 +107,9 @@ class SyncSettings(BaseModel):
     contact_group: str = "Procore"
     project_category: str = "Project"
     cost_code_category: str = "Cost Code"
+    cost_code_list: str | None = Field(
+        None, description="Procore standard cost code list to send (default: the ERP list, else the only or first)"
+    )
     project_stage: str = "Send to Xero"
     tax_mode: Literal["exclusive", "inclusive", "none"] = "exclusive"
     tax_map: Annotated[dict[str, str], NoDecode] = Field(

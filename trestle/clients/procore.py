@@ -252,13 +252,21 @@ class ProcoreClient(RestClient):
         return Me.model_validate(self._get("/rest/v1.0/me", "/rest/v1.0/me"))
 
     def iter_projects(
-        self, *, updated_since: datetime | None = None, origin_id: str | None = None
+        self,
+        *,
+        updated_since: datetime | None = None,
+        origin_id: str | None = None,
+        by_status: str | None = None,
     ) -> Iterator[Project]:
-        """Projects of the company (v1.1: with ``project_number`` and ``stage``)."""
+        """Projects of the company (v1.1: with ``project_number`` and ``stage``).
+
+        ``by_status`` is ``Active`` (Procore's default), ``Inactive`` or ``All``.
+        """
         params = {
             "company_id": self.company_id,
             "filters[updated_at]": self._updated(updated_since),
             "filters[origin_id]": origin_id,
+            "filters[by_status]": by_status,
         }
         for item in self._iter("/rest/v1.1/projects", params=params):
             yield Project.model_validate(item)
@@ -338,12 +346,14 @@ class ProcoreClient(RestClient):
         *,
         updated_since: datetime | None = None,
         status: str | None = None,
+        ids: Sequence[int] | None = None,
     ) -> Iterator[Commitment]:
-        """Work order (subcontract) or purchase order contracts of a project."""
+        """Work order (subcontract) or purchase order contracts of a project (without lines)."""
         params = {
             "project_id": project_id,
             "filters[updated_at]": self._updated(updated_since),
             "filters[status]": status,
+            "filters[id][]": list(ids) if ids else None,
         }
         for item in self._iter(f"/rest/v1.0/{kind}_contracts", params=params):
             yield Commitment.model_validate(item)

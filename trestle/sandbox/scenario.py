@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from trestle.naming import cost_code_option_name, project_option_name
+
 DATASET_SIZES: dict[str, dict[str, int]] = {
     "small": {"projects": 6, "parties": 36, "commitments": 16, "claims": 30, "bills": 12},
     "medium": {"projects": 30, "parties": 250, "commitments": 300, "claims": 600, "bills": 120},
@@ -365,16 +367,6 @@ class Scenario:
         if name not in cache:
             cache[name] = {item.key: item for item in getattr(self, name)}
         return cache[name]
-
-
-def cost_code_option_name(full_code: str, name: str) -> str:
-    """How a cost code is named as a Xero tracking option (also Trestle's mapping)."""
-    return f"{full_code} {name}"[:100]
-
-
-def project_option_name(number: str, name: str) -> str:
-    """How a project is named as a Xero tracking option (also Trestle's mapping)."""
-    return f"{number} {name}"[:100]
 
 
 def _slug(text: str) -> str:

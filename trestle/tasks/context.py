@@ -42,7 +42,8 @@ class RunOptions:
 
     dry_run: bool = False
     full_refresh: bool = False
-    project_ids: set[int] | None = None  # single-project runs
+    project_ids: set[int] | None = None  # single-project runs: only these projects
+    ignore_stage_gate: bool = False  # single-project runs: link the project whatever its stage
     lock_wait_seconds: float = 600.0
 
 

@@ -121,6 +121,7 @@ class WriteResult:
     error: str | None = None
     outcome_unknown: bool = False
     details: dict[str, Any] = field(default_factory=dict)
+    code: str | None = None  # a specific review issue code; default ``<entity>.write_rejected``
 
 
 class Integration(ABC):

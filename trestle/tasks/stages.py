@@ -252,11 +252,14 @@ def _apply_results(run: PipelineRun, batch: list[Record], items: list[WriteItem]
             done.append(item.idempotency_key)
         else:
             failed[item.idempotency_key] = result.error or "rejected"
-            record.flag(
-                f"{run.integration.entity}.write_rejected",
-                f"{run.integration.target_system.title()} rejected the write: {result.error or 'no reason given'}",
-                **result.details,
-            )
+            if result.code:
+                record.flag(result.code, result.error or "not written", **result.details)
+            else:
+                record.flag(
+                    f"{run.integration.entity}.write_rejected",
+                    f"{run.integration.target_system.title()} rejected the write: {result.error or 'no reason given'}",
+                    **result.details,
+                )
     run.ctx.store.finish_writes(
         links=links, done_keys=done, failed=failed, attempted_keys=[item.idempotency_key for item in items]
     )
