@@ -57,7 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.set_defaults(handler=cmd_db_upgrade)
 
     run = commands.add_parser("run", help="run one integration now, without a Prefect server")
-    run.add_argument("integration", help="vendors (more integrations: see the README)")
+    run.add_argument(
+        "integration",
+        help="vendors, projects, cost-codes, commitments, progress-claims, payments, direct-invoices, nightly "
+        "or single-project",
+    )
+    run.add_argument("--project-number", help="the project for single-project runs")
     run.add_argument("--dry-run", action="store_true", help="do everything but write; report what would change")
     run.add_argument("--full-refresh", action="store_true", help="ignore the incremental cursor and re-read all")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -137,7 +142,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (KeyError, ImportError):
         print(f"trestle: unknown integration {args.integration!r}; known: {', '.join(flow_names())}", file=sys.stderr)
         return EXIT_FAILED
-    summary = run_flow(flow, dry_run=args.dry_run, full_refresh=args.full_refresh, notify=not args.no_email)
+    parameters: dict[str, Any] = {"dry_run": args.dry_run, "notify": not args.no_email}
+    accepted = set(flow.parameters.properties)
+    if "full_refresh" in accepted:
+        parameters["full_refresh"] = args.full_refresh
+    if "project_number" in accepted:
+        if not args.project_number:
+            print("trestle: single-project needs --project-number N", file=sys.stderr)
+            return EXIT_FAILED
+        parameters["project_number"] = args.project_number
+    summary = run_flow(flow, **parameters)
     print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
     return int(summary.get("exit_code", EXIT_FAILED))
 

@@ -24,6 +24,10 @@ from trestle.tasks.pipeline import run_integration
 
 logger = logging.getLogger("trestle.flows")
 
+# Reports of flow runs finished in this process, by flow run id: how the nightly flow collects
+# its subflows' full reports for its one email (subflows run in the same process).
+FINISHED_REPORTS: dict[str, RunReport] = {}
+
 
 def execute(
     flow_name: str,
@@ -33,21 +37,29 @@ def execute(
     full_refresh: bool = False,
     notify: bool = True,
     settings: TrestleSettings | None = None,
+    options: RunOptions | None = None,
+    before: list[IntegrationReport] | None = None,
 ) -> RunReport:
-    """Run ``names`` in order inside the current flow and return the run's report."""
+    """Run ``names`` in order inside the current flow and return the run's report.
+
+    ``before`` are reports already made in this flow (the nightly run's subflows), so the
+    summary email and artifacts cover the whole run.
+    """
     settings = settings or load_settings()
     settings.require_connections()
-    ctx = RunContext(settings, RunOptions(dry_run=dry_run, full_refresh=full_refresh))
+    options = options or RunOptions(dry_run=dry_run, full_refresh=full_refresh)
+    ctx = RunContext(settings, options)
     report = RunReport(
         run_id=ctx.run_id,
         flow=flow_name,
         pair=settings.pair,
-        dry_run=dry_run,
+        dry_run=options.dry_run,
         started_at=datetime.now(UTC),
         procore_web_url=settings.procore.web_url,
         xero_web_url=settings.xero.web_url,
     )
-    ctx.store.start_run(ctx.run_id, flow_name, dry_run=dry_run, flow_run_id=_flow_run_id())
+    report.integrations.extend(before or [])
+    ctx.store.start_run(ctx.run_id, flow_name, dry_run=options.dry_run, flow_run_id=_flow_run_id())
     try:
         for name in names:
             report.integrations.append(run_integration(integration(name), ctx))
@@ -61,6 +73,8 @@ def execute(
             api_calls=sum(report.api_calls.values()),
         )
     finish_stage(report, settings, notify=notify)
+    if report_id := _flow_run_id():
+        FINISHED_REPORTS[report_id] = report
     return report
 
 

@@ -1,0 +1,92 @@
+"""Nightly flow: every enabled integration, in dependency order, as subflows; one email.
+
+An integration whose prerequisite failed is skipped (and says why); independent ones still
+run. The night's summary email and artifacts have a section per integration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from prefect import flow
+from prefect.states import State
+
+from trestle.flows import get_flow
+from trestle.flows.common import FINISHED_REPORTS, execute, final_state
+from trestle.integrations import DEPENDS_ON, REGISTRY, integration
+from trestle.models.report import IntegrationReport
+from trestle.settings import load_settings
+
+
+@flow(name="nightly", description="All enabled integrations in dependency order, one summary email.")
+def nightly_flow(
+    dry_run: bool = False,
+    full_refresh: bool = False,
+    notify: bool = True,
+    integrations: list[str] | None = None,
+) -> State:
+    """Run every enabled integration (``sync.integrations``, or ``integrations``) as subflows.
+
+    Order: vendors, projects, cost codes, commitments, progress claims, payments, direct
+    invoices. A failed integration skips the ones that depend on it, not the others.
+    """
+    settings = load_settings()
+    settings.require_connections()
+    wanted = integrations or settings.sync.integrations
+    unknown = sorted(set(wanted) - set(REGISTRY))
+    if unknown:
+        raise ValueError(f"unknown integration(s): {', '.join(unknown)}")
+    reports: list[IntegrationReport] = []
+    failed: set[str] = set()
+    for name in [name for name in REGISTRY if name in wanted]:
+        broken = [dep for dep in DEPENDS_ON[name] if dep in failed]
+        if broken:
+            reports.append(_skipped(name, broken, dry_run))
+            failed.add(name)
+            continue
+        state = get_flow(name)(dry_run=dry_run, full_refresh=full_refresh, notify=False, return_state=True)
+        report = FINISHED_REPORTS.pop(str(state.state_details.flow_run_id), None)
+        if report is None:
+            reports.append(_crashed(name, state, dry_run))
+            failed.add(name)
+            continue
+        reports.extend(report.integrations)
+        if any(item.outcome == "failed" for item in report.integrations):
+            failed.add(name)
+    summary = execute("nightly", [], dry_run=dry_run, notify=notify, settings=settings, before=reports)
+    return final_state(summary)
+
+
+def _skipped(name: str, broken: list[str], dry_run: bool) -> IntegrationReport:
+    cls = integration(name)
+    now = datetime.now(UTC)
+    return IntegrationReport(
+        integration=name,
+        title=cls.title,
+        direction=_direction(cls),
+        dry_run=dry_run,
+        started_at=now,
+        finished_at=now,
+        outcome="skipped",
+        notes=[f"not run because {', '.join(broken)} failed tonight; it runs again with the next run"],
+    )
+
+
+def _crashed(name: str, state: State, dry_run: bool) -> IntegrationReport:
+    cls = integration(name)
+    now = datetime.now(UTC)
+    return IntegrationReport(
+        integration=name,
+        title=cls.title,
+        direction=_direction(cls),
+        dry_run=dry_run,
+        started_at=now,
+        finished_at=now,
+        outcome="failed",
+        error=state.message or f"the {name} flow ended {state.type.value.lower()}",
+    )
+
+
+def _direction(cls: type) -> str:
+    names = {"procore": "Procore", "xero": "Xero"}
+    return f"{names[cls.source_system]} → {names[cls.target_system]}"
