@@ -18,6 +18,8 @@ for _name, _value in (
     ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
     ("DO_NOT_TRACK", "1"),
     ("PREFECT_LOGGING_LEVEL", "WARNING"),
+    # Prefect's temporary server takes ~7 s to start; on a busy 2-core box 20 s is too tight.
+    ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"),
 ):
     os.environ.setdefault(_name, _value)
 
