@@ -77,6 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--json", action="store_true", help="print as JSON")
     review.set_defaults(handler=cmd_review)
 
+    serve = commands.add_parser("serve", help="serve every deployment from this process (Prefect serve, no work pool)")
+    serve.add_argument("--timezone", help="time zone of the schedules (default TRESTLE_TIMEZONE or Australia/Sydney)")
+    serve.add_argument("--limit", type=int, help="at most this many flow runs at once")
+    serve.set_defaults(handler=cmd_serve)
+
+    deployments = commands.add_parser("deployments", help="the deployment catalog")
+    deployments_commands = deployments.add_subparsers(title="deployments commands", metavar="ACTION")
+    as_yaml = deployments_commands.add_parser("yaml", help="print prefect.yaml for these deployments")
+    as_yaml.add_argument("--timezone", default=None)
+    as_yaml.set_defaults(handler=cmd_deployments_yaml)
+
     demo = commands.add_parser("demo", help="start the sandboxes and run the main job against them")
     demo.add_argument("--dataset", default="small", choices=["small", "medium", "large"])
     demo.add_argument("--home", type=Path, default=Path(".trestle/demo"), help="demo database and outbox")
@@ -253,6 +264,33 @@ def cmd_review(args: argparse.Namespace) -> int:
             print(f"  {issue.url}")
     print(f"\n{len(issues)} issue(s)")
     return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from trestle.deployments.serve import serve_all
+
+    serve_all(timezone=args.timezone, limit=args.limit)
+    return EXIT_OK
+
+
+def cmd_deployments_yaml(args: argparse.Namespace) -> int:
+    print(deployments_yaml(args.timezone), end="")
+    return EXIT_OK
+
+
+def deployments_yaml(timezone: str | None = None) -> str:
+    """prefect.yaml's text, generated from the deployment catalog."""
+    import yaml
+
+    from trestle.deployments.catalog import DEFAULT_TIMEZONE, prefect_yaml
+
+    header = (
+        "# Generated from trestle/deployments/catalog.py (`trestle deployments yaml > prefect.yaml`); "
+        "a test keeps it in step.\n"
+        "# Deploy onto a `process` work pool named `trestle`: see the README, 'Running on a Prefect server'.\n"
+    )
+    body = prefect_yaml(timezone or os.environ.get("TRESTLE_TIMEZONE", DEFAULT_TIMEZONE))
+    return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

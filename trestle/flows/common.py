@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
+from trestle.flows.guard import superseded_reason
 from trestle.integrations import integration
 from trestle.models.report import IntegrationReport, RunReport
 from trestle.notifications.artifacts import publish_run_artifacts
@@ -114,6 +115,8 @@ def integration_flow(name: str, description: str) -> Any:
     """A Prefect flow running the one integration ``name``: every integration flow is made here."""
 
     def run_one(dry_run: bool = False, full_refresh: bool = False, notify: bool = True) -> State:
+        if reason := superseded_reason():
+            return Completed(message=reason)
         report = execute(name, [name], dry_run=dry_run, full_refresh=full_refresh, notify=notify)
         return final_state(report)
 

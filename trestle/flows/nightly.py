@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from prefect import flow
-from prefect.states import State
+from prefect.states import Completed, State
 
 from trestle.flows import get_flow
 from trestle.flows.common import FINISHED_REPORTS, execute, final_state
+from trestle.flows.guard import superseded_reason
 from trestle.integrations import DEPENDS_ON, REGISTRY, integration
 from trestle.models.report import IntegrationReport
 from trestle.settings import load_settings
@@ -30,6 +31,8 @@ def nightly_flow(
     Order: vendors, projects, cost codes, commitments, progress claims, payments, direct
     invoices. A failed integration skips the ones that depend on it, not the others.
     """
+    if reason := superseded_reason():
+        return Completed(message=reason)
     settings = load_settings()
     settings.require_connections()
     wanted = integrations or settings.sync.integrations

@@ -1,0 +1,44 @@
+"""Serve every deployment from this process (Prefect ``serve``): the single-box install.
+
+No work pool or worker is needed: this process polls the Prefect server for scheduled and
+ad-hoc runs of these deployments and runs them in subprocesses. Stop it with Ctrl-C / SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.schedules import Cron
+
+from trestle.deployments.catalog import DEFAULT_TIMEZONE, DEPLOYMENTS
+from trestle.flows import get_flow
+
+
+def runner_deployments(timezone: str | None = None) -> list[Any]:
+    """Every deployment in the catalog as a Prefect ``RunnerDeployment``."""
+    timezone = timezone or os.environ.get("TRESTLE_TIMEZONE", DEFAULT_TIMEZONE)
+    deployments = []
+    for spec in DEPLOYMENTS:
+        flow = get_flow(spec.flow)
+        deployments.append(
+            flow.to_deployment(
+                name=spec.name,
+                description=spec.description,
+                tags=list(spec.tags),
+                parameters=dict(spec.parameters),
+                schedules=[Cron(spec.cron, timezone=timezone)] if spec.cron else None,
+                concurrency_limit=ConcurrencyLimitConfig(
+                    limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+                ),
+            )
+        )
+    return deployments
+
+
+def serve_all(timezone: str | None = None, limit: int | None = None) -> None:
+    """Register the deployments with the Prefect server and run their flow runs until stopped."""
+    from prefect import serve
+
+    serve(*runner_deployments(timezone), limit=limit)
