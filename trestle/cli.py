@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--json", action="store_true", help="print as JSON")
     review.set_defaults(handler=cmd_review)
 
+    doctor = commands.add_parser("doctor", help="check configuration, database, Procore and Xero access and setup")
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
+    doctor.set_defaults(handler=cmd_doctor)
+
     serve = commands.add_parser("serve", help="serve every deployment from this process (Prefect serve, no work pool)")
     serve.add_argument("--timezone", help="time zone of the schedules (default TRESTLE_TIMEZONE or Australia/Sydney)")
     serve.add_argument("--limit", type=int, help="at most this many flow runs at once")
@@ -264,6 +268,16 @@ def cmd_review(args: argparse.Namespace) -> int:
             print(f"  {issue.url}")
     print(f"\n{len(issues)} issue(s)")
     return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from trestle.doctor import format_checks, run_checks
+
+    checks = run_checks()
+    print(json.dumps([asdict(check) for check in checks], indent=2) if args.json else format_checks(checks))
+    return EXIT_OK if all(check.ok for check in checks) else EXIT_FAILED
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
