@@ -415,6 +415,18 @@ class ProcoreClient(RestClient):
         payload = self._write("POST", route, route, body, idempotent=False)
         return ContractPayment.model_validate(self._object(payload, route))
 
+    def unlink_contract_payment(self, project_id: int, contract_id: int, payment_id: int) -> ContractPayment:
+        """Clear a payment's ``origin_id``/``origin_data`` (the only fields a synced payment allows to change),
+        which unlocks it so it can be deleted."""
+        route = "/rest/v1.0/contract_payments/{id}"
+        body = {
+            "project_id": project_id,
+            "contract_id": contract_id,
+            "contract_payment": {"origin_id": None, "origin_data": None},
+        }
+        payload = self._write("PATCH", f"/rest/v1.0/contract_payments/{payment_id}", route, body, idempotent=True)
+        return ContractPayment.model_validate(self._object(payload, route))
+
     def delete_contract_payment(self, project_id: int, contract_id: int, payment_id: int) -> None:
         """Delete a payment (a retry after a lost answer may then see 404 NotFoundError)."""
         route = "/rest/v1.0/contract_payments/{id}"
@@ -452,6 +464,12 @@ class ProcoreClient(RestClient):
     def sync_direct_costs(
         self, project_id: int, updates: Sequence[DirectCost | Mapping[str, Any]]
     ) -> SyncResult[DirectCost]:
-        """Create or update direct costs matched by ``id``/``origin_id`` (v1.0 sync)."""
+        """Create or update direct cost headers matched by ``id``/``origin_id`` (v1.0 sync; no lines)."""
         path = f"/rest/v1.0/projects/{project_id}/direct_costs/sync"
         return self._sync(path, updates, DirectCost, route="/rest/v1.0/projects/{project_id}/direct_costs/sync")
+
+    def delete_direct_cost(self, project_id: int, direct_cost_id: int) -> None:
+        """Delete a direct cost (refused with 422 while its ``origin_id`` locks it; a retry may see 404)."""
+        route = "/rest/v1.0/projects/{project_id}/direct_costs/{id}"
+        path = f"/rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}"
+        self._write("DELETE", path, route, None, idempotent=True)

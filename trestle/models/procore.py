@@ -246,6 +246,8 @@ class Commitment(ProcoreModel):
     remaining_balance_outstanding: Money | None = None
     retainage_percent: Money | None = None
     contract_date: OptionalDate = None
+    delivery_date: OptionalDate = None  # purchase order contracts
+    contract_estimated_completion_date: OptionalDate = None  # work order contracts
     origin_id: str | None = None
     origin_code: str | None = None
     origin_data: str | None = None
@@ -269,6 +271,24 @@ class RequisitionSummary(ProcoreModel):
     current_payment_due: Money | None = None
     balance_to_finish_including_retainage: Money | None = None
     tax_applicable_to_this_payment: Money | None = None
+
+
+class RequisitionItem(ProcoreModel):
+    """One contract item of a subcontractor invoice (v1.1 ``items``): what was billed on one SOV line."""
+
+    id: int | None = None
+    item_type: str | None = None
+    cost_code_id: int | None = None
+    line_item_id: int | None = None
+    description_of_work: str | None = None
+    scheduled_value: Money | None = None
+    work_completed_this_period: Money | None = None
+    materials_presently_stored: Money | None = None
+    gross_amount: Money | None = None
+    net_amount: Money | None = None
+    work_completed_retainage_retained_this_period: Money | None = None
+    materials_stored_retainage_currently_retained: Money | None = None
+    position: int | None = None
 
 
 class Requisition(ProcoreModel):
@@ -297,6 +317,7 @@ class Requisition(ProcoreModel):
     origin_id: str | None = None
     origin_data: str | None = None
     summary: RequisitionSummary | None = None
+    items: list[RequisitionItem] | None = None
     created_at: OptionalDateTime = None
     updated_at: OptionalDateTime = None
 

@@ -1,0 +1,398 @@
+"""Commitments: approved Procore work order and purchase order contracts → Xero purchase orders.
+
+Read: the commitments of *integrated* projects only (projects linked to a Xero "Project" option,
+:meth:`Lookups.integrated_project_ids`, which also narrows single-project runs), both kinds,
+one list call per project and kind, changed since that project-and-kind's own cursor (so a
+project linked today is read in full on its first run, whatever the other projects' cursors
+say). The list has no lines, so each commitment that will be sent is then shown once (one call:
+its schedule of values). A commitment whose project is not integrated is reported as such when
+it is re-read by id (it had an open issue or a failed write, and its project's link has since
+been removed) or when a single-project run names a project that has no Xero option.
+
+Approved means work orders ``Approved`` or ``Complete`` and purchase orders ``Approved``,
+``Partially Received``, ``Received`` or ``Closed``: the order stands once approved, and
+completing or receiving it keeps it. Anything else (draft, out for bid/signature, processing,
+submitted) is skipped with ``commitment.not_approved``. A commitment ``Void`` or ``Terminated``
+after its purchase order was written turns that purchase order DELETED while it is DRAFT or
+SUBMITTED in Xero; an AUTHORISED or BILLED one is left alone and reported
+(``commitment.cancelled_po_approved``): someone may have sent it to the supplier.
+
+Skipped with a review issue, checked in this order: project not integrated; not approved;
+vendor not linked to a Xero contact (``commitment.vendor_not_integrated``); no lines
+(``commitment.no_lines``); any line whose cost code is missing, outside the standard list or
+without a Xero "Cost Code" option (``commitment.invalid_cost_code``, naming every such line).
+
+The purchase order: Contact = the vendor's linked contact; Date = the contract date (Xero's
+today when Procore has none); Reference = "<number> - <title>"; DeliveryDate = the purchase
+order's delivery date or the work order's estimated completion date, when set;
+LineAmountTypes from ``sync.tax_mode``; one line per schedule-of-values line with AccountCode
+``sync.purchase_order_account_code``, TaxType from the line's Procore tax code (``sync.tax_map``,
+else ``sync.default_tax_type``), Quantity × UnitAmount as Procore has them when they multiply
+to the line amount (else 1 × amount), and tracking by name: the project option and the cost
+code option (see :mod:`trestle.integrations.xero_documents`). New purchase orders are created
+with status ``sync.bill_status`` (DRAFT by default, for the bookkeeper to approve); updates
+never send a status, so an approval made in Xero stands. Xero replaces LineItems as a whole,
+so any change to the commitment's lines resends them all. A BILLED purchase order is never
+changed (``commitment.po_billed``). Written in batches of 50 with an Idempotency-Key.
+
+Calls: first run, per integrated project 2 list calls, plus 1 show per commitment that is sent
+and 1 cost code list per project with commitments to send, plus 1 Xero write per 50 purchase
+orders. Incremental run: the same 2 list calls per project (answers hold only changed
+commitments), 1 show per changed commitment to send, 1 Procore list per (project, kind) for
+re-read commitments with open issues, and, only when some purchase order must change, one
+paged Xero list of AUTHORISED and one of BILLED purchase orders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from trestle.clients.procore import CommitmentKind
+from trestle.integrations.lookups import COMMITMENT, Lookups
+from trestle.integrations.xero_documents import SourceLine, XeroLineMapper, reference
+from trestle.models.procore import Commitment
+from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
+
+KINDS: tuple[CommitmentKind, ...] = ("work_order", "purchase_order")
+PAGE_SIZE = 50  # records per page: one Xero batch write
+CHANGED_STREAM = "changed"  # pages of records; cursors travel per project and kind
+APPROVED_STATUSES: dict[CommitmentKind, frozenset[str]] = {
+    "work_order": frozenset({"Approved", "Complete"}),
+    "purchase_order": frozenset({"Approved", "Partially Received", "Received", "Closed"}),
+}
+CANCELLED_STATUSES = frozenset({"Void", "Terminated"})
+DELETED = "DELETED"
+UNCHANGEABLE_PO_STATUSES = ("AUTHORISED", "BILLED")  # a cancelled commitment does not delete these
+
+
+@dataclass
+class CommitmentSource:
+    """A commitment with what its list item does not say: its kind and project."""
+
+    kind: CommitmentKind
+    project_id: int
+    commitment: Commitment
+
+    @property
+    def approved(self) -> bool:
+        return (self.commitment.status or "") in APPROVED_STATUSES[self.kind]
+
+    @property
+    def cancelled(self) -> bool:
+        return (self.commitment.status or "") in CANCELLED_STATUSES
+
+    @property
+    def kind_label(self) -> str:
+        return "work order" if self.kind == "work_order" else "purchase order"
+
+
+class CommitmentsIntegration(Integration):
+    name = "commitments"
+    title = "Commitments"
+    entity = COMMITMENT
+    source_system = "procore"
+    target_system = "xero"
+    write_batch_size = 50
+    issue_fixes = {
+        "commitment.project_not_integrated": "Move the project to the Procore stage that sends projects to Xero "
+        "(TRESTLE_SYNC_PROJECT_STAGE) so it gets its Xero 'Project' option; the next run sends its commitments.",
+        "commitment.not_approved": "Nothing to fix if the commitment is still being prepared: it is sent to Xero "
+        "on the first run after it is approved in Procore. Voided and terminated commitments are never sent.",
+        "commitment.vendor_not_integrated": "Add the supplier's Xero contact to the contact group Trestle reads "
+        "(TRESTLE_SYNC_CONTACT_GROUP) so the vendors integration links it to this Procore vendor; the next run "
+        "sends the purchase order.",
+        "commitment.no_lines": "Add the schedule of values to the commitment in Procore (at least one line with "
+        "a cost code and an amount).",
+        "commitment.invalid_cost_code": "Use cost codes from the company's standard cost code list on every line "
+        "(the message names the lines), and let the cost codes integration create their Xero 'Cost Code' options.",
+        "commitment.cancelled_po_approved": "The commitment was voided or terminated in Procore but its purchase "
+        "order is already approved or billed in Xero: cancel or delete it in Xero yourself.",
+        "commitment.po_billed": "The purchase order is billed in Xero, so Trestle leaves it as it is. Mark it "
+        "unbilled in Xero if the change should reach it; the next run sends it.",
+        "commitment.write_rejected": "Correct the commitment in Procore, or the account code and tax settings, "
+        "as Xero's message says; the next run retries.",
+    }
+
+    # ---------------------------------------------------------------- prepare
+    def prepare(self) -> None:
+        sync = self.ctx.settings.sync
+        self.lookups = Lookups.of(self.ctx)
+        self.lines = XeroLineMapper(self.ctx, account_code=sync.purchase_order_account_code)
+        self.integrated = set(self.lookups.integrated_project_ids())
+        self.linked = {link.procore_id: link for link in self.ctx.store.links(self.entity)}
+        self.located: dict[str, tuple[CommitmentKind, int]] = {}  # commitment id -> (kind, project)
+        self._po_statuses: dict[str, str] | None = None
+
+    # ------------------------------------------------------------------ fetch
+    def fetch(self, since: datetime | None) -> Iterator[Page]:
+        """Per integrated project and kind, commitments changed since that stream's own cursor.
+
+        ``since`` (the pipeline's single cursor) is not used: each project and kind keeps its
+        own cursor, so a newly linked project is read in full. Records of many projects share
+        pages of :data:`PAGE_SIZE` (one Xero write each); each stream's cursor then travels on
+        an empty page of its own, since a page carries one stream.
+        """
+        pending: list[Record] = []
+        cursors: list[Page] = []
+        for project_id in sorted(self.integrated):
+            for kind in KINDS:
+                stream = f"{kind}:{project_id}"
+                since_here = self._stream_since(stream)
+                listed = list(self.ctx.procore.iter_commitments(kind, project_id, updated_since=since_here))
+                stamps = [item.updated_at for item in listed if item.updated_at is not None]
+                if stamps:
+                    cursors.append(Page([], stream=stream, high_water=max(stamps)))
+                pending.extend(self._records(kind, project_id, listed))
+                if len(pending) >= PAGE_SIZE:
+                    yield Page(pending, stream=CHANGED_STREAM)
+                    pending = []
+        for project_id in sorted((self.ctx.options.project_ids or set()) - self.integrated):
+            for kind in KINDS:  # a single-project run named a project that is not in Xero: say so
+                pending.extend(self._records(kind, project_id, self.ctx.procore.iter_commitments(kind, project_id)))
+        if pending:
+            yield Page(pending, stream=CHANGED_STREAM)
+        yield from cursors
+
+    def _stream_since(self, stream: str) -> datetime | None:
+        if self.ctx.options.full_refresh:
+            return None
+        position = self.ctx.store.cursor(self.name, stream)
+        if position is None:
+            return None
+        return position - timedelta(minutes=self.ctx.settings.sync.overlap_minutes)
+
+    def fetch_by_ids(self, ids: Sequence[str]) -> list[Record]:
+        """Re-read commitments by id, located by the project and kind their issues recorded."""
+        known = self._known_locations()
+        groups: dict[tuple[CommitmentKind, int], list[int]] = {}
+        unknown: list[int] = []
+        for commitment_id in ids:
+            place = self.located.get(commitment_id) or known.get(commitment_id)
+            if place is None:
+                unknown.append(int(commitment_id))
+            elif self._in_scope(place[1]):
+                groups.setdefault(place, []).append(int(commitment_id))
+        records: list[Record] = []
+        for (kind, project_id), wanted in sorted(groups.items()):
+            listed = self.ctx.procore.iter_commitments(kind, project_id, ids=wanted)
+            records.extend(self._records(kind, project_id, list(listed)))
+        if unknown:  # no trace of where they live: look in every integrated project
+            for project_id in sorted(self.integrated):
+                for kind in KINDS:
+                    listed = self.ctx.procore.iter_commitments(kind, project_id, ids=unknown)
+                    records.extend(self._records(kind, project_id, list(listed)))
+        return records
+
+    def _known_locations(self) -> dict[str, tuple[CommitmentKind, int]]:
+        places: dict[str, tuple[CommitmentKind, int]] = {}
+        for issue in self.ctx.store.open_issues(integration=self.name, entity=self.entity):
+            details = issue.details or {}
+            if details.get("kind") in KINDS and details.get("project_id") is not None:
+                places[issue.record_id] = (details["kind"], int(details["project_id"]))
+        return places
+
+    def _in_scope(self, project_id: int) -> bool:
+        allowed = self.ctx.options.project_ids
+        return allowed is None or project_id in allowed
+
+    def _records(self, kind: CommitmentKind, project_id: int, listed: Iterable[Commitment]) -> list[Record]:
+        """Records for listed commitments, with lines read (one show each) only for those to be sent."""
+        records = []
+        for commitment in listed:
+            source = CommitmentSource(kind, project_id, commitment)
+            if self._needs_lines(source):
+                source.commitment = self.ctx.procore.commitment(kind, project_id, commitment.id)
+            self.located[str(commitment.id)] = (kind, project_id)
+            records.append(
+                Record(
+                    str(commitment.id),
+                    self._label(source),
+                    source,
+                    updated_at=commitment.updated_at,
+                    url=self.ctx.links.procore_commitment(project_id, kind, commitment.id),
+                )
+            )
+        return records
+
+    def _needs_lines(self, source: CommitmentSource) -> bool:
+        vendor_id = source.commitment.vendor.id if source.commitment.vendor else None
+        return (
+            source.approved
+            and source.project_id in self.integrated
+            and self.lookups.contact_for_vendor(vendor_id) is not None
+        )
+
+    def _label(self, source: CommitmentSource) -> str:
+        commitment = source.commitment
+        name = " ".join(part for part in (commitment.number, commitment.title) if part) or f"#{commitment.id}"
+        project = self.lookups.project_option(source.project_id)
+        return f"{name} ({project})" if project else f"{name} (Procore project {source.project_id})"
+
+    # --------------------------------------------------------------- validate
+    def _flag(self, record: Record, code: str, message: str, **details: Any) -> None:
+        source: CommitmentSource = record.data
+        record.flag(code, message, project_id=source.project_id, kind=source.kind, **details)
+
+    def validate(self, record: Record) -> None:
+        source: CommitmentSource = record.data
+        commitment = source.commitment
+        status = commitment.status or "(no status)"
+        if source.project_id not in self.integrated or self.lookups.project_option(source.project_id) is None:
+            self._flag(
+                record,
+                "commitment.project_not_integrated",
+                f"The {source.kind_label}'s Procore project is not linked to a Xero 'Project' option, so no "
+                "purchase order was sent.",
+            )
+            return
+        if source.cancelled and record.id in self.linked:
+            return  # its purchase order is to be deleted (see map)
+        if not source.approved:
+            linked = record.id in self.linked
+            self._flag(
+                record,
+                "commitment.not_approved",
+                f"The {source.kind_label} is {status} in Procore; "
+                + (
+                    "its Xero purchase order is left as it is until it is approved again."
+                    if linked
+                    else "only approved commitments are sent to Xero."
+                ),
+                status=commitment.status,
+            )
+            return
+        vendor = commitment.vendor
+        if vendor is None or vendor.id is None:
+            self._flag(record, "commitment.vendor_not_integrated", f"The {source.kind_label} has no vendor.")
+            return
+        if self.lookups.contact_for_vendor(vendor.id) is None:
+            self._flag(
+                record,
+                "commitment.vendor_not_integrated",
+                f"The vendor '{vendor.company or vendor.name or vendor.id}' is not linked to a Xero contact.",
+                vendor_id=vendor.id,
+            )
+            return
+        if not commitment.line_items:
+            self._flag(record, "commitment.no_lines", f"The {source.kind_label} has no schedule of values lines.")
+
+    # -------------------------------------------------------------------- map
+    def map(self, record: Record) -> dict[str, Any]:
+        source: CommitmentSource = record.data
+        if source.cancelled:
+            return {"Status": DELETED}
+        commitment = source.commitment
+        lines = sorted(commitment.line_items or [], key=lambda line: (line.position or 0, line.id or 0))
+        mapped, problems = self.lines.map_lines(
+            source.project_id,
+            [
+                SourceLine(
+                    description=line.description,
+                    amount=line.amount,
+                    cost_code_id=line.cost_code_id if line.cost_code_id is not None else _nested_id(line.cost_code),
+                    quantity=line.quantity,
+                    unit_cost=line.unit_cost,
+                    tax_code_id=line.tax_code_id,
+                )
+                for line in lines
+            ],
+        )
+        if problems:
+            self._flag(
+                record,
+                "commitment.invalid_cost_code",
+                f"{len(problems)} of {len(lines)} line(s) cannot be coded in Xero: "
+                + "; ".join(problem.sentence() for problem in problems),
+                lines=[problem.line for problem in problems],
+                cost_codes=[problem.cost_code for problem in problems],
+            )
+            return {}
+        vendor_id = commitment.vendor.id if commitment.vendor else None
+        payload: dict[str, Any] = {
+            "Contact": {"ContactID": self.lookups.contact_for_vendor(vendor_id)},
+            "Reference": reference(commitment.number, commitment.title),
+            "LineAmountTypes": self.lookups.line_amount_types(),
+            "LineItems": mapped,
+        }
+        if commitment.contract_date is not None:
+            payload["Date"] = commitment.contract_date
+        delivery = commitment.delivery_date or commitment.contract_estimated_completion_date
+        if delivery is not None:
+            payload["DeliveryDate"] = delivery
+        return payload
+
+    def check_update(self, record: Record) -> None:
+        status = self._po_status(record.target_id or "")
+        payload = record.payload or {}
+        if payload.get("Status") == DELETED and status in UNCHANGEABLE_PO_STATUSES:
+            source: CommitmentSource = record.data
+            self._flag(
+                record,
+                "commitment.cancelled_po_approved",
+                f"The {source.kind_label} is {source.commitment.status} in Procore, but its Xero purchase order is "
+                f"{status}, so Trestle did not delete it.",
+                po_status=status,
+            )
+        elif payload.get("Status") != DELETED and status == "BILLED":
+            self._flag(
+                record,
+                "commitment.po_billed",
+                "The commitment changed in Procore, but its Xero purchase order is BILLED, so it was not updated.",
+                changes=[change.field for change in record.changes],
+            )
+
+    def _po_status(self, purchase_order_id: str) -> str | None:
+        """AUTHORISED or BILLED for such purchase orders, else None (read once per run, when first needed)."""
+        if self._po_statuses is None:
+            self._po_statuses = {
+                order.purchase_order_id: status
+                for status in UNCHANGEABLE_PO_STATUSES
+                for order in self.ctx.xero.iter_purchase_orders(status=status)
+                if order.purchase_order_id
+            }
+        return self._po_statuses.get(purchase_order_id)
+
+    # ------------------------------------------------------------------ write
+    def write(self, items: list[WriteItem], batch_key: str) -> list[WriteResult]:
+        """Create or update the batch's purchase orders in one request (Idempotency-Key = batch key)."""
+        bodies = []
+        for item in items:
+            body = dict(item.payload)
+            if item.operation == "update" and item.target_id:
+                body["PurchaseOrderID"] = item.target_id
+            else:
+                body["Status"] = self.ctx.settings.sync.bill_status
+            bodies.append(body)
+        results = self.ctx.xero.save_purchase_orders(bodies, idempotency_key=batch_key)
+        outcomes = []
+        for item, result in zip(items, results, strict=True):
+            kind, project_id = self.located.get(item.source_id, (None, None))
+            details = {"kind": kind, "project_id": project_id} if kind else {}
+            order_id = result.record.purchase_order_id if result.record else None
+            if result.ok and order_id:
+                outcomes.append(WriteResult(item.source_id, ok=True, target_id=order_id))
+            else:
+                error = "; ".join(result.errors) or "Xero returned no purchase order"
+                outcomes.append(
+                    WriteResult(
+                        item.source_id, ok=False, error=error, outcome_unknown=result.outcome_unknown, details=details
+                    )
+                )
+        return outcomes
+
+    # ------------------------------------------------------------------ links
+    def source_url(self, record: Record) -> str | None:
+        source = record.data
+        if isinstance(source, CommitmentSource):
+            return self.ctx.links.procore_commitment(source.project_id, source.kind, record.id)
+        return record.url
+
+    def target_url(self, target_id: str) -> str | None:
+        return self.ctx.links.xero_purchase_order(target_id)
+
+
+def _nested_id(ref: Any) -> int | None:
+    return getattr(ref, "id", None) if ref is not None else None
