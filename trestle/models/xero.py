@@ -177,6 +177,20 @@ class ContactGroupRef(XeroModel):
     status: str | None = None
 
 
+class PaymentTerm(XeroModel):
+    """When a contact's bills or sales invoices fall due: ``Day`` and a ``Type`` such as DAYSAFTERBILLDATE."""
+
+    day: int | None = None
+    type: str | None = None
+
+
+class PaymentTerms(XeroModel):
+    """A contact's default payment terms for bills and for sales invoices."""
+
+    bills: PaymentTerm | None = None
+    sales: PaymentTerm | None = None
+
+
 class Contact(WriteEcho):
     """A customer or supplier."""
 
@@ -198,6 +212,7 @@ class Contact(WriteEcho):
     phones: list[Phone] | None = None
     contact_groups: list[ContactGroupRef] | None = None
     merged_to_contact_id: str | None = Field(default=None, alias="MergedToContactID")
+    payment_terms: PaymentTerms | None = None
     updated_date_utc: XeroDateTime | None = Field(default=None, alias="UpdatedDateUTC")
 
 

@@ -1,0 +1,456 @@
+"""Progress claims: approved Procore subcontractor invoices → Xero bills and supplier credit notes.
+
+Picked up: subcontractor invoices ("requisitions") of linked projects (``Lookups.integrated_project_ids()``,
+which honours single-project runs) whose status is ``approved`` or ``approved_as_noted``; every other
+status is still being reviewed in Procore and is left alone. Each project keeps its own cursor
+(stream ``project-<id>``), so a project linked today is read in full and a single-project run
+never moves the others' cursors. Skipped with a named issue when the vendor is not linked to a
+Xero contact, the project has no "Project" option, an item's cost code has no "Cost Code" option,
+or the claim bills nothing.
+
+Mapping (one document per claim):
+
+- A claim whose total is positive becomes a bill (``ACCPAY``); a negative one a supplier credit
+  note (``ACCPAYCREDIT``) with the amounts turned positive. A zero claim is an issue.
+- Contact: the vendor's linked Xero contact. InvoiceNumber (CreditNoteNumber) = the Procore
+  invoice number, or ``<commitment number>-<claim number>`` when the subcontractor gave none.
+- Date = billing date, else the period end. DueDate from the contact's bill payment terms
+  (``DAYSAFTERBILLDATE``, ``DAYSAFTERBILLMONTH``, ``OFCURRENTMONTH``, ``OFFOLLOWINGMONTH``), else
+  ``sync.bill_due_days`` after the bill date. Status = ``sync.bill_status`` when created; later
+  updates never send a status, so approving or paying the bill stays the bookkeeper's decision.
+- One line per cost code (items of the same cost code summed): amount = work completed this
+  period + materials presently stored, account ``sync.bill_account_code``, tracking = the
+  project's and the cost code's options, TaxType from ``Lookups.tax_type`` (the commitment
+  line's Procore tax code through ``sync.tax_map``; commitments are only read when a map is set).
+  LineAmountTypes from ``sync.tax_mode`` (Procore amounts exclude tax by default).
+- Retainage: with ``sync.retainage_account_code`` set, lines are gross and one negative
+  "Retainage held" line on that account (default tax type, no tracking) takes the retention
+  off, so job costs show the full value of work done and the retention sits on its own account
+  until released. Without it, lines are net of retainage: the bill then equals what is payable
+  now, so accounts payable and later payments agree, and the retention is billed when a later
+  claim releases it. Both ways the bill total is the same.
+- The bill's ``Url`` points back at the Procore invoice.
+
+Updates: approved claims are locked in Procore, so changes come from settings or renamed
+options. A bill with payments (or PAID) cannot change in Xero and a VOIDED or DELETED one is gone:
+both are issues, never a new bill. Written with ``POST /Invoices`` and ``POST /CreditNotes`` in
+batches of 50 with an ``Idempotency-Key`` derived from the batch, so a resend replays.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from trestle.clients.procore import CommitmentKind
+from trestle.integrations.lookups import PROGRESS_CLAIM, Lookups, money
+from trestle.models.procore import Commitment, CostCode, Requisition, RequisitionItem
+from trestle.models.xero import CreditNote, Invoice, PaymentTerm
+from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
+
+__all__ = ["APPROVED_STATUSES", "ProgressClaimsIntegration", "due_date"]
+
+APPROVED_STATUSES = frozenset({"approved", "approved_as_noted"})
+BILL, CREDIT_NOTE = "ACCPAY", "ACCPAYCREDIT"
+PAGE_SIZE = 200
+CREDIT_NOTE_QUERY_CHUNK = 25
+RETAINAGE_DESCRIPTION = "Retainage held"
+_COMMITMENT_KINDS: tuple[CommitmentKind, ...] = ("work_order", "purchase_order")
+
+
+def due_date(bill_date: date, term: PaymentTerm | None, default_days: int) -> date:
+    """When a bill dated ``bill_date`` falls due under the contact's bill terms (else ``default_days``)."""
+    if term is None or term.day is None or term.type is None:
+        return bill_date + timedelta(days=default_days)
+    day = term.day
+    if term.type == "DAYSAFTERBILLDATE":
+        return bill_date + timedelta(days=day)
+    month_end = bill_date.replace(day=calendar.monthrange(bill_date.year, bill_date.month)[1])
+    if term.type == "DAYSAFTERBILLMONTH":
+        return month_end + timedelta(days=day)
+    if term.type == "OFCURRENTMONTH":
+        return max(bill_date, bill_date.replace(day=min(day, month_end.day)))
+    if term.type == "OFFOLLOWINGMONTH":
+        first_next = month_end + timedelta(days=1)
+        last_day = calendar.monthrange(first_next.year, first_next.month)[1]
+        return first_next.replace(day=min(day, last_day))
+    return bill_date + timedelta(days=default_days)
+
+
+class ProgressClaimsIntegration(Integration):
+    name = "progress_claims"
+    title = "Progress claims"
+    entity = PROGRESS_CLAIM
+    source_system = "procore"
+    target_system = "xero"
+    write_batch_size = 50
+    issue_fixes = {
+        "progress_claim.vendor_not_linked": "Add the subcontractor's Xero contact to the Procore contact group "
+        "(or fix the vendor match shown under Vendors); the next run sends the claim.",
+        "progress_claim.project_not_linked": "Move the project to the 'Send to Xero' stage in Procore so it gets "
+        "its Xero 'Project' option; the next run sends the claim.",
+        "progress_claim.cost_code_not_linked": "Use a cost code from the company's standard list on the "
+        "commitment line in Procore, or check the cost code issues under Cost codes.",
+        "progress_claim.zero_amount": "Nothing to bill: check the work completed and materials stored on the "
+        "claim in Procore; a claim with amounts is sent on the next run.",
+        "progress_claim.bill_paid": "The bill has payments in Xero, so it cannot change. Enter the difference as "
+        "a new bill or credit note in Xero, or remove the payments first and the next run updates it.",
+        "progress_claim.bill_voided": "The bill was voided or deleted in Xero. If the claim still stands, "
+        "re-enter it in Xero by hand; Trestle does not create a second bill for one claim.",
+        "progress_claim.type_changed": "The claim's total changed sign after it was sent (bill ↔ credit note); "
+        "void the Xero document and enter the correct one by hand.",
+        "progress_claim.write_rejected": "Correct what Xero's message names (contact, account code, tax type) "
+        "and the next run retries.",
+        "progress_claim.target_already_linked": "Two claims point at the same Xero document; contact support.",
+    }
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.lookups = Lookups.of(ctx)
+        self.project_of: dict[str, int] = {}  # requisition id -> project id, for re-reads by id
+        self.commitments: dict[int, dict[int, Commitment]] = {}  # project id -> commitment id -> commitment
+        self.commitment_lines: dict[int, dict[int, int | None]] = {}  # commitment id -> line id -> tax code id
+        self.tax_codes: dict[int, str] | None = None
+        self.payment_terms: dict[str, PaymentTerm | None] = {}
+        self.current_docs: dict[str, Invoice | CreditNote] = {}
+        self.doc_types: dict[str, str] = {}
+
+    # ---------------------------------------------------------------- prepare
+    def prepare(self) -> None:
+        for link in self.lookups.links(self.entity):
+            self.doc_types[link.xero_id] = str((link.last_payload or {}).get("Type", BILL))
+
+    # ------------------------------------------------------------------ fetch
+    def fetch(self, since: datetime | None) -> Iterator[Page]:
+        # ``since`` belongs to the default stream, which this integration does not use: each
+        # project has its own cursor (see the module docstring).
+        for project_id in self.lookups.integrated_project_ids():
+            stream = f"project-{project_id}"
+            approved: list[Requisition] = []
+            high_water: datetime | None = None
+            for requisition in self.ctx.procore.iter_requisitions(project_id, updated_since=self._since(stream)):
+                if requisition.updated_at and (high_water is None or requisition.updated_at > high_water):
+                    high_water = requisition.updated_at
+                if (requisition.status or "") in APPROVED_STATUSES:
+                    approved.append(requisition)
+            for start in range(0, max(len(approved), 1), PAGE_SIZE):
+                chunk = approved[start : start + PAGE_SIZE]
+                last = start + PAGE_SIZE >= len(approved)
+                yield Page(self._records(chunk), stream=stream, high_water=high_water if last else None)
+
+    def _since(self, stream: str) -> datetime | None:
+        if self.ctx.options.full_refresh:
+            return None
+        position = self.ctx.store.cursor(self.name, stream)
+        if position is None:
+            return None
+        return position - timedelta(minutes=self.ctx.settings.sync.overlap_minutes)
+
+    def fetch_by_ids(self, ids: Sequence[str]) -> list[Record]:
+        wanted = set(ids)
+        integrated = self.lookups.integrated_project_ids()
+        known = {self.project_of[i] for i in wanted if i in self.project_of}
+        projects = sorted(known) if all(i in self.project_of for i in wanted) else integrated
+        found = [
+            requisition
+            for project_id in projects
+            if project_id in integrated
+            for requisition in self.ctx.procore.iter_requisitions(project_id)
+            if str(requisition.id) in wanted and (requisition.status or "") in APPROVED_STATUSES
+        ]
+        return self._records(found)
+
+    def _records(self, requisitions: list[Requisition]) -> list[Record]:
+        """Records for a page of claims, after loading what mapping them needs in a few calls."""
+        if not requisitions:
+            return []
+        for project_id in sorted({r.project_id for r in requisitions if r.project_id is not None}):
+            self._load_project(project_id, [r for r in requisitions if r.project_id == project_id])
+        self._load_payment_terms(requisitions)
+        self._load_current_documents(requisitions)
+        records = []
+        for requisition in requisitions:
+            self.project_of[str(requisition.id)] = requisition.project_id or 0
+            records.append(
+                Record(
+                    str(requisition.id),
+                    self._label(requisition),
+                    requisition,
+                    updated_at=requisition.updated_at,
+                    url=self.ctx.links.procore_requisition(requisition.project_id or 0, requisition.id),
+                )
+            )
+        return records
+
+    def _load_project(self, project_id: int, requisitions: list[Requisition]) -> None:
+        self.lookups.project_cost_codes(project_id)
+        if project_id not in self.commitments:
+            self.commitments[project_id] = {
+                commitment.id: commitment
+                for kind in _COMMITMENT_KINDS
+                for commitment in self.ctx.procore.iter_commitments(kind, project_id)
+            }
+        if not self.ctx.settings.sync.tax_map:
+            return  # every line gets the default tax type: the commitments' lines are not needed
+        if self.tax_codes is None:
+            self.tax_codes = {code.id: code.code or "" for code in self.ctx.procore.tax_codes()}
+        for commitment_id in {r.commitment_id for r in requisitions if r.commitment_id is not None}:
+            if commitment_id in self.commitment_lines:
+                continue
+            kind: CommitmentKind = (
+                "purchase_order" if "purchase" in self._commitment_type(project_id, commitment_id) else "work_order"
+            )
+            detail = self.ctx.procore.commitment(kind, project_id, commitment_id)
+            self.commitment_lines[commitment_id] = {
+                line.id: line.tax_code_id for line in detail.line_items or [] if line.id is not None
+            }
+
+    def _commitment_type(self, project_id: int, commitment_id: int) -> str:
+        commitment = self.commitments.get(project_id, {}).get(commitment_id)
+        return (commitment.type or "").casefold() if commitment else ""
+
+    def _load_payment_terms(self, requisitions: list[Requisition]) -> None:
+        contacts = {self.lookups.contact_for_vendor(r.vendor_id) for r in requisitions} - {None}
+        missing = sorted(str(contact) for contact in contacts if contact not in self.payment_terms)
+        for contact_id in missing:
+            self.payment_terms[contact_id] = None
+        for contact in self.ctx.xero.iter_contacts(ids=missing, include_archived=True) if missing else []:
+            if contact.contact_id:
+                self.payment_terms[contact.contact_id] = contact.payment_terms.bills if contact.payment_terms else None
+
+    def _load_current_documents(self, requisitions: list[Requisition]) -> None:
+        """The Xero documents already written for these claims (to refuse changing paid ones)."""
+        linked = [self.lookups.xero_document_for(self.entity, r.id) for r in requisitions]
+        bills = [doc_id for doc_id in linked if doc_id and self.doc_types.get(doc_id, BILL) == BILL]
+        credits = [doc_id for doc_id in linked if doc_id and self.doc_types.get(doc_id) == CREDIT_NOTE]
+        for invoice in self.ctx.xero.get_invoices(bills):
+            self.current_docs[invoice.invoice_id or ""] = invoice
+        for start in range(0, len(credits), CREDIT_NOTE_QUERY_CHUNK):
+            chunk = credits[start : start + CREDIT_NOTE_QUERY_CHUNK]
+            where = " OR ".join(f'CreditNoteID==Guid("{credit_id}")' for credit_id in chunk)
+            for note in self.ctx.xero.iter_credit_notes(where=where):
+                self.current_docs[note.credit_note_id or ""] = note
+
+    def _commitment_number(self, requisition: Requisition) -> str:
+        commitment = self.commitments.get(requisition.project_id or 0, {}).get(requisition.commitment_id or 0)
+        return (commitment.number if commitment else None) or f"C{requisition.commitment_id}"
+
+    def _invoice_number(self, requisition: Requisition) -> str:
+        return (
+            requisition.invoice_number or ""
+        ).strip() or f"{self._commitment_number(requisition)}-{requisition.number}"
+
+    def _label(self, requisition: Requisition) -> str:
+        who = requisition.vendor_name or requisition.contract_name or "claim"
+        claim = f"{self._commitment_number(requisition)} #{requisition.number}"
+        return f"{self._invoice_number(requisition)} · {who} ({claim})"
+
+    # --------------------------------------------------------------- validate
+    def validate(self, record: Record) -> None:
+        requisition: Requisition = record.data
+        if self.lookups.contact_for_vendor(requisition.vendor_id) is None:
+            record.flag(
+                "progress_claim.vendor_not_linked",
+                f"The vendor '{requisition.vendor_name or requisition.vendor_id}' is not linked to a Xero contact, "
+                "so the claim was not sent.",
+                vendor_id=requisition.vendor_id,
+            )
+        if self.lookups.project_option(requisition.project_id) is None:
+            record.flag(
+                "progress_claim.project_not_linked",
+                f"Project #{requisition.project_id} has no Xero 'Project' option, so the claim was not sent.",
+                project_id=requisition.project_id,
+            )
+
+    # -------------------------------------------------------------------- map
+    def map(self, record: Record) -> dict[str, Any]:
+        requisition: Requisition = record.data
+        lines = self._lines(record, requisition)
+        total = sum((line["UnitAmount"] for line in lines), Decimal("0.00"))
+        if record.issues:
+            return {}
+        if total == 0:
+            record.flag("progress_claim.zero_amount", "The claim bills nothing this period (its total is 0.00).")
+            return {}
+        kind = BILL if total > 0 else CREDIT_NOTE
+        if kind == CREDIT_NOTE:
+            lines = [{**line, "UnitAmount": -line["UnitAmount"]} for line in lines]
+        sync = self.ctx.settings.sync
+        contact_id = self.lookups.contact_for_vendor(requisition.vendor_id) or ""
+        bill_date = requisition.billing_date or requisition.requisition_end or date.today()
+        payload: dict[str, Any] = {
+            "Type": kind,
+            "Contact": {"ContactID": contact_id},
+            "Date": bill_date,
+            "Status": sync.bill_status,
+            "LineAmountTypes": self.lookups.line_amount_types(),
+            "LineItems": lines,
+        }
+        if kind == BILL:
+            payload["InvoiceNumber"] = self._invoice_number(requisition)
+            payload["DueDate"] = due_date(bill_date, self.payment_terms.get(contact_id), sync.bill_due_days)
+            payload["Url"] = record.url
+        else:
+            payload["CreditNoteNumber"] = self._invoice_number(requisition)
+        return payload
+
+    def _lines(self, record: Record, requisition: Requisition) -> list[dict[str, Any]]:
+        """One line per (cost code, tax type), plus the retainage line when that account is set."""
+        project_id = requisition.project_id or 0
+        codes = self.lookups.project_cost_codes(project_id)
+        project_option = self.lookups.project_option(project_id)
+        sync = self.ctx.settings.sync
+        keep_gross = bool(sync.retainage_account_code)
+        grouped: dict[tuple[int, str | None], Decimal] = {}
+        unlinked: list[str] = []
+        retained = Decimal("0.00")
+        for item in requisition.items or []:
+            code = codes.get(item.cost_code_id or 0)
+            option = self.lookups.cost_code_option(code.standard_cost_code_id) if code else None
+            if code is None or option is None:
+                unlinked.append(code.full_code or code.name or str(code.id) if code else f"#{item.cost_code_id}")
+                continue
+            gross, retainage = _gross_and_retainage(item)
+            retained += retainage
+            key = (code.id, self.lookups.tax_type(self._tax_code(requisition, item)))
+            grouped[key] = grouped.get(key, Decimal("0.00")) + (gross if keep_gross else gross - retainage)
+        if unlinked:
+            record.flag(
+                "progress_claim.cost_code_not_linked",
+                "These cost codes have no Xero 'Cost Code' option (not on the standard list, or not linked): "
+                + ", ".join(sorted(set(unlinked))),
+                cost_codes=sorted(set(unlinked)),
+            )
+            return []
+        lines = [
+            self._line(codes[code_id], amount, tax_type, requisition, project_option, sync.bill_account_code, record)
+            for (code_id, tax_type), amount in sorted(grouped.items(), key=lambda kv: codes[kv[0][0]].full_code or "")
+        ]
+        if keep_gross and retained:
+            retainage_line: dict[str, Any] = {
+                "Description": RETAINAGE_DESCRIPTION,
+                "Quantity": Decimal(1),
+                "UnitAmount": -money(retained),
+                "AccountCode": sync.retainage_account_code,
+            }
+            if (tax_type := self.lookups.tax_type(None)) is not None:
+                retainage_line["TaxType"] = tax_type
+            lines.append(retainage_line)
+        return lines
+
+    def _line(
+        self,
+        code: CostCode,
+        amount: Decimal,
+        tax_type: str | None,
+        requisition: Requisition,
+        project_option: str | None,
+        account_code: str,
+        record: Record,
+    ) -> dict[str, Any]:
+        standard_option = self.lookups.cost_code_option(code.standard_cost_code_id)
+        line: dict[str, Any] = {
+            "Description": f"{code.full_code or code.code or ''} {code.name or ''}".strip()
+            + f" – progress claim {requisition.number} on {self._commitment_number(requisition)}",
+            "Quantity": Decimal(1),
+            "UnitAmount": money(amount),
+            "AccountCode": account_code,
+            "Tracking": self.lookups.tracking(project_option, standard_option),
+        }
+        if tax_type is not None:
+            line["TaxType"] = tax_type
+        return line
+
+    def _tax_code(self, requisition: Requisition, item: RequisitionItem) -> str | None:
+        if not self.tax_codes:
+            return None
+        tax_code_id = self.commitment_lines.get(requisition.commitment_id or 0, {}).get(item.line_item_id or 0)
+        return self.tax_codes.get(tax_code_id) if tax_code_id is not None else None
+
+    # ---------------------------------------------------------------- updates
+    def check_update(self, record: Record) -> None:
+        payload = record.payload or {}
+        if record.link is not None and (record.link.last_payload or {}).get("Type") != payload.get("Type"):
+            record.flag(
+                "progress_claim.type_changed",
+                "The claim was sent as a "
+                + ("bill" if payload.get("Type") == CREDIT_NOTE else "credit note")
+                + " but its total has since changed sign.",
+            )
+            return
+        current = self.current_docs.get(record.target_id or "")
+        if current is None:
+            return
+        status = current.status or ""
+        paid = isinstance(current, Invoice) and (current.amount_paid or 0) > 0
+        number = getattr(current, "invoice_number", None) or getattr(current, "credit_note_number", None)
+        if status in {"VOIDED", "DELETED"}:
+            record.flag(
+                "progress_claim.bill_voided",
+                f"The Xero document {number or ''} is {status}, so the changes in Procore were not sent.",
+                status=status,
+                changes=[change.field for change in record.changes],
+            )
+        elif status == "PAID" or paid:
+            record.flag(
+                "progress_claim.bill_paid",
+                f"The Xero bill {number or ''} has payments, so Xero will not accept the changes from Procore.",
+                status=status,
+                changes=[change.field for change in record.changes],
+            )
+
+    # ------------------------------------------------------------------ write
+    def write(self, items: list[WriteItem], batch_key: str) -> list[WriteResult]:
+        results: dict[str, WriteResult] = {}
+        groups = (
+            (BILL, "InvoiceID", self.ctx.xero.save_invoices, "bills"),
+            (CREDIT_NOTE, "CreditNoteID", self.ctx.xero.save_credit_notes, "credit-notes"),
+        )
+        for kind, id_key, save, suffix in groups:
+            group = [item for item in items if item.payload.get("Type") == kind]
+            if not group:
+                continue
+            elements = [_element(item, id_key) for item in group]
+            answers = save(elements, idempotency_key=f"{batch_key}-{suffix}")
+            for item, answer in zip(group, answers, strict=True):
+                document_id = getattr(answer.record, "invoice_id" if kind == BILL else "credit_note_id", None)
+                if answer.outcome_unknown:
+                    results[item.source_id] = WriteResult(item.source_id, ok=False, outcome_unknown=True)
+                elif answer.ok and document_id:
+                    self.doc_types[document_id] = kind
+                    results[item.source_id] = WriteResult(item.source_id, ok=True, target_id=document_id)
+                else:
+                    message = "; ".join(answer.errors) or "Xero returned no document"
+                    paid = "payment" in message.casefold() and item.operation == "update"
+                    results[item.source_id] = WriteResult(
+                        item.source_id, ok=False, error=message, code="progress_claim.bill_paid" if paid else None
+                    )
+        return [results[item.source_id] for item in items]
+
+    def target_url(self, target_id: str) -> str | None:
+        if self.doc_types.get(target_id) == CREDIT_NOTE:
+            return self.ctx.links.xero_credit_note(target_id)
+        return self.ctx.links.xero_bill(target_id)
+
+
+def _gross_and_retainage(item: RequisitionItem) -> tuple[Decimal, Decimal]:
+    """What an item bills this period (work + materials stored) and the retainage held on it."""
+    gross = money(item.work_completed_this_period) + money(item.materials_presently_stored)
+    held = [item.work_completed_retainage_retained_this_period, item.materials_stored_retainage_currently_retained]
+    if any(value is not None for value in held):
+        return gross, money(held[0]) + money(held[1])
+    if item.net_amount is not None:
+        return gross, gross - money(item.net_amount)
+    return gross, Decimal("0.00")
+
+
+def _element(item: WriteItem, id_key: str) -> dict[str, Any]:
+    """The Xero element for one write: the payload, plus the document ID (and no status) for updates."""
+    element = dict(item.payload)
+    if item.operation == "update" and item.target_id:
+        element[id_key] = item.target_id
+        element.pop("Status", None)
+    return element
