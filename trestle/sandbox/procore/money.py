@@ -84,6 +84,13 @@ def update_direct_cost(state: ProcoreState, record: Record, attrs: dict[str, Any
     return finish(record, _direct_cost_values(state, attrs, record), state, creating=False)
 
 
+def delete_direct_cost(state: ProcoreState, record: Record) -> None:
+    """Soft-delete a direct cost; a synced one (origin_id set) is locked and refused."""
+    if record.get("origin_id"):
+        raise ValidationFailed({"base": ["The direct cost is synced to an ERP (origin_id is set)"]})
+    finish(record, {"deleted_at": state.now()}, state, creating=False)
+
+
 def direct_cost_total(record: Record) -> Decimal:
     """A direct cost's grand total: the sum of its lines."""
     return sum((line["amount"] or ZERO for line in record["line_items"]), ZERO)

@@ -131,6 +131,15 @@ def _register_direct_cost_reads(version: str) -> None:
         router.add_api_route(f"{base}/sync", sync_direct_costs, methods=["PATCH"])
     router.add_api_route(f"{base}/{{direct_cost_id}}", show_direct_cost, methods=["GET"])
     router.add_api_route(f"{base}/{{direct_cost_id}}", update_direct_cost, methods=["PATCH"])
+    router.add_api_route(f"{base}/{{direct_cost_id}}", delete_direct_cost, methods=["DELETE"])
+
+
+async def delete_direct_cost(request: Request, project_id: int, direct_cost_id: int) -> Response:
+    """Delete a direct cost (204); 422 while it is synced to an ERP (clear its origin_id first)."""
+    state = state_of(request)
+    record = _direct_cost(state, project_id, direct_cost_id)
+    money.delete_direct_cost(state, record)
+    return Response(status_code=204)
 
 
 async def sync_direct_costs(request: Request, project_id: int) -> Response:
@@ -141,12 +150,14 @@ async def sync_direct_costs(request: Request, project_id: int) -> Response:
 
     def find(direct_cost_id: int) -> Record | None:
         record = state.direct_costs.get(direct_cost_id)
-        return record if record and record["project_id"] == project_id else None
+        live = record is not None and record["project_id"] == project_id and record.get("deleted_at") is None
+        return record if live else None
 
     target = SyncTarget(
         find_by_id=find,
         find_by_origin=lambda origin: state.find_by_origin(state.direct_costs, origin),
-        create=lambda attrs: money.create_direct_cost(state, project_id, attrs, attrs.get("line_items") or []),
+        # the sync body has no line_items (OAS): lines go through v1.1 create or the line item routes
+        create=lambda attrs: money.create_direct_cost(state, project_id, attrs, []),
         update=lambda record, attrs: money.update_direct_cost(state, record, attrs),
         render=lambda record: views.direct_cost(state, record, show=True),
     )
