@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     as_yaml.set_defaults(handler=cmd_deployments_yaml)
 
     demo = commands.add_parser("demo", help="start the sandboxes and run the main job against them")
-    demo.add_argument("--dataset", default="small", choices=["small", "medium", "large"])
+    demo.add_argument("--dataset", default="medium", choices=["small", "medium", "large"])
+    demo.add_argument("--rate-limits", default="scaled:10", help="sandbox rate limits (real | off | scaled:F)")
     demo.add_argument("--home", type=Path, default=Path(".trestle/demo"), help="demo database and outbox")
     demo.set_defaults(handler=cmd_demo)
     return parser
@@ -308,31 +309,56 @@ def deployments_yaml(timezone: str | None = None) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Sandboxes (state kept under --home) + SQLite + the flow without a Prefect server."""
-    from trestle.db import make_engine, upgrade
+    """Sandboxes (state kept under --home) + SQLite + the nightly flow without a Prefect server.
+
+    On a fresh demo home it then plays the accountant (pays some of the new bills in the Xero
+    sandbox) and runs the payments flow, so every integration has something to do. Run again,
+    it finds everything unchanged and writes nothing.
+    """
+    import httpx
+
+    from trestle.db import current_revision, make_engine, upgrade
     from trestle.flows import get_flow
     from trestle.sandbox.server import start_sandboxes
 
     home: Path = args.home
+    kwargs = {"dataset": args.dataset, "state_dir": home / "sandbox", "rate_limits": args.rate_limits}
     try:  # the usual ports keep links in earlier emails working; any free port if they are taken
-        sandboxes = start_sandboxes(dataset=args.dataset, state_dir=home / "sandbox", xero_port=4010, procore_port=4020)
+        sandboxes = start_sandboxes(**kwargs, xero_port=4010, procore_port=4020)
     except (OSError, RuntimeError):
-        sandboxes = start_sandboxes(dataset=args.dataset, state_dir=home / "sandbox", xero_port=0, procore_port=0)
+        sandboxes = start_sandboxes(**kwargs, xero_port=0, procore_port=0)
     try:
         os.environ.update(sandboxes.env)
         os.environ["TRESTLE_HOME"] = str(home)
         os.environ.pop("TRESTLE_DATABASE_URL", None)
+        # The demo company approves bills from Procore straight away, so they can be paid.
+        os.environ.setdefault("TRESTLE_SYNC_BILL_STATUS", "AUTHORISED")
         from trestle.settings import load_settings
 
         settings = load_settings()
-        upgrade(make_engine(settings.database_url or ""))
-        print(f"Sandboxes: Xero {sandboxes.xero.url}, Procore {sandboxes.procore.url} (dataset {args.dataset})")
-        print(f"Database: {settings.database_url}")
-        summary = run_flow(get_flow("vendors"), dry_run=False, full_refresh=False, notify=True)
+        engine = make_engine(settings.database_url or "")
+        fresh = current_revision(engine) is None
+        upgrade(engine)
+        print(
+            f"Sandboxes: Xero {sandboxes.xero.url}, Procore {sandboxes.procore.url} "
+            f"(dataset {args.dataset}, rate limits {args.rate_limits})"
+        )
+        print(f"Database: {settings.database_url}\n")
+        summary = run_flow(get_flow("nightly"), dry_run=False, full_refresh=False, notify=True)
         print(format_summary(summary))
-        print(f"Summary email written to {settings.email.outbox_dir}/")
-        print("Open review issues: `TRESTLE_HOME=.trestle/demo trestle review` (with the sandbox settings loaded).")
-        return int(summary.get("exit_code", EXIT_FAILED)) if summary.get("outcome") == "failed" else EXIT_OK
+        if fresh and summary.get("outcome") != "failed":
+            paid = httpx.post(
+                f"{sandboxes.xero.url}/_sandbox/simulate/payments",
+                json={"share": 0.6, "partial_share": 0.3, "seed": 1},
+                timeout=60,
+            ).json()
+            print(f"\nThe accountant paid {paid['count']} bill(s) in Xero (some in part); payments again:\n")
+            payments = run_flow(get_flow("payments"), dry_run=False, full_refresh=False, notify=False)
+            print(format_summary(payments))
+        print(f"\nSummary email written to {settings.email.outbox_dir}/ (open the .html file).")
+        print(f"Review list: TRESTLE_HOME={home} .venv/bin/trestle review")
+        print("Run `make demo` again: everything is unchanged and nothing is written.")
+        return EXIT_FAILED if summary.get("outcome") == "failed" else EXIT_OK
     finally:
         sandboxes.stop()
 
