@@ -71,7 +71,7 @@ def _skipped(name: str, broken: list[str], dry_run: bool) -> IntegrationReport:
         started_at=now,
         finished_at=now,
         outcome="skipped",
-        notes=[f"not run because {', '.join(broken)} failed tonight; it runs again with the next run"],
+        notes=[f"not run because {', '.join(broken)} did not complete tonight; it runs again with the next run"],
     )
 
 

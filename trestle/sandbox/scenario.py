@@ -38,6 +38,7 @@ PROJECT_STAGES = [
     "Post-Construction",
 ]
 SEND_STAGE = "Send to Xero"
+PRE_EXISTING_COST_CODES = 12  # cost code options the bookkeeper created in Xero before Trestle
 WOC_STATUSES = ["Draft", "Out For Bid", "Out For Signature", "Approved", "Complete", "Terminated", "Void"]
 POC_STATUSES = ["Draft", "Processing", "Submitted", "Partially Received", "Received", "Approved", "Closed"]
 CLAIM_STATUSES = [
@@ -394,7 +395,7 @@ def build_scenario(dataset: str = "small", seed: int = 1) -> Scenario:
     commitments = _build_commitments(rng, sizes["commitments"], projects, parties)
     claims = _build_claims(rng, sizes["claims"], commitments)
     bills = _build_bills(rng, sizes["bills"], projects, parties, now.date())
-    xero_codes = [cost_code_option_name(code, name) for code, name in STANDARD_COST_CODES[:6]]
+    xero_codes = [cost_code_option_name(code, name) for code, name in STANDARD_COST_CODES[:PRE_EXISTING_COST_CODES]]
     return Scenario(
         dataset=dataset,
         seed=seed,
@@ -531,8 +532,9 @@ def _build_projects(rng: random.Random, count: int, today: date) -> list[Project
             start_date=today - timedelta(days=rng.randint(30, 700)),
             planted=planted,
         )
-        if number and index % 5 == 0:
+        if number and index % 5 == 0:  # set up in Xero before Trestle: sent earlier, so at the stage
             project.xero_option = project_option_name(number, name)
+            project.stage = SEND_STAGE
         projects.append(project)
     return projects
 
@@ -630,19 +632,26 @@ def _build_bills(
     rng: random.Random, count: int, projects: list[Project], parties: list[Party], today: date
 ) -> list[Bill]:
     suppliers = [p for p in parties if p.xero_name and not p.xero_archived]
-    coded_projects = [p for p in projects if p.xero_option]
+    # Most bills come from suppliers Procore knows (in the contact group, cleanly matched);
+    # the rest are the planted "supplier not linked" cases.
+    known = [p for p in suppliers if p.in_procore_group and not p.planted] or suppliers
+    coded_projects = [p for p in projects if p.xero_option and p.active]
     for project in projects:  # every project with bills needs its Xero option to exist
-        if project.number and not project.xero_option and len(coded_projects) < 3:
+        if project.number and project.active and not project.xero_option and len(coded_projects) < 3:
             project.xero_option = project_option_name(project.number, project.name)
+            project.stage = SEND_STAGE
             coded_projects.append(project)
+    # Bookkeepers can only pick cost code options that exist in Xero already.
+    coded_in_xero = {code for code, _ in STANDARD_COST_CODES[:PRE_EXISTING_COST_CODES]}
     bills: list[Bill] = []
     for index in range(count):
-        party = rng.choice(suppliers)
+        party = rng.choice(known) if rng.random() < 0.9 else rng.choice(suppliers)
         project = rng.choice(coded_projects) if coded_projects and rng.random() < 0.75 else None
         bill_date = today - timedelta(days=rng.randint(1, 120))
+        usable_codes = sorted(coded_in_xero & set(project.cost_codes)) if project else []
         lines = []
         for _ in range(rng.randint(1, 3)):
-            code = rng.choice(project.cost_codes) if project else None
+            code = rng.choice(usable_codes) if usable_codes and rng.random() < 0.95 else None
             lines.append(
                 BillLine(f"{party.trade} supplies", rng.choice(["310", "320", "325"]), _money(rng, 80, 9_000), code)
             )

@@ -18,6 +18,7 @@ from trestle.models.report import IntegrationReport, IssueView, SystemUsage
 from trestle.models.store import IssueIn, LockHeld
 from trestle.tasks.context import RunContext
 from trestle.tasks.engine import Blocked, Integration, Page
+from trestle.tasks.faults import fail_point
 from trestle.tasks.stages import (
     STAGE_OPTIONS,
     fetch_stage,
@@ -70,6 +71,7 @@ def run_integration(integration_cls: type[Integration], ctx: RunContext) -> Inte
 
 def _run_stages(run: PipelineRun) -> None:
     ctx, integration = run.ctx, run.integration
+    fail_point(f"integration:{run.name}")
     if not ctx.dry_run:
         recover_stage(run)
     prepare_stage(run)
