@@ -194,6 +194,10 @@ def test_crash_between_remote_write_and_local_commit_never_duplicates(trestle_en
         linked = session.scalar(select(func.count()).select_from(Link))
     assert linked == len(origin_ids)
     assert "finished" in " ".join(summary["integrations"]["vendors"]["notes"])
+    vendors_summary = summary["integrations"]["vendors"]
+    assert vendors_summary["created"] + vendors_summary["updated"] >= len(written_by_crash), (
+        "writes finished after the crash are reported as created or updated, not as unchanged"
+    )
 
 
 def test_two_runs_at_once_create_no_duplicates(trestle_env: dict[str, str]) -> None:

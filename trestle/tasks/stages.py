@@ -87,6 +87,20 @@ def recover_stage(run: PipelineRun) -> int:
                 links.append(run.integration.link_row(record, result.target_id))
                 done.append(intent.idempotency_key)
                 finished += 1
+                run.recovered.add(intent.source_id)
+                run.report.add(
+                    RecordOutcome(
+                        action="updated" if intent.operation == "update" else "created",
+                        entity=run.integration.entity,
+                        label=intent.label,
+                        source_system=run.integration.source_system,
+                        source_id=intent.source_id,
+                        target_system=run.integration.target_system,
+                        target_id=result.target_id,
+                        target_url=run.integration.target_url(result.target_id),
+                        reason="finished a write an earlier run started (its answer was lost)",
+                    )
+                )
             else:
                 failed[intent.idempotency_key] = result.error or "rejected"
                 run.recheck_ids.add(intent.source_id)
@@ -272,6 +286,8 @@ def record_stage(run: PipelineRun, page: Page, number: int) -> None:
     integration = run.integration
     for record in page.records:
         run.processed.add(record.id)
+        if record.id in run.recovered and record.plan in ("unchanged", "link"):
+            continue  # already counted when its pending write was finished this run
         run.report.add(_outcome(run, record))
         if record.issues:
             run.found_issues[record.id] = record

@@ -37,6 +37,7 @@ class PipelineRun:
         self.remember_links(ctx.store.links(integration.entity))
         self.processed: set[str] = set()
         self.recheck_ids: set[str] = set()
+        self.recovered: set[str] = set()  # source ids whose pending write was finished this run
         self.write_results: dict[str, WriteResult] = {}
         self.found_issues: dict[str, Record] = {}
         self.high_water: dict[str, datetime] = {}
