@@ -105,6 +105,7 @@ def recover_stage(run: PipelineRun) -> int:
                 failed[intent.idempotency_key] = result.error or "rejected"
                 run.recheck_ids.add(intent.source_id)
         run.ctx.store.finish_writes(links=links, done_keys=done, failed=failed)
+        run.remember_links(links)  # the pages of this same run must see these records as linked
     if finished:
         run.report.notes.append(f"finished {finished} write(s) left pending by an earlier run")
     return finished
