@@ -323,10 +323,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     home: Path = args.home
     kwargs = {"dataset": args.dataset, "state_dir": home / "sandbox", "rate_limits": args.rate_limits}
-    try:  # the usual ports keep links in earlier emails working; any free port if they are taken
-        sandboxes = start_sandboxes(**kwargs, xero_port=4010, procore_port=4020)
+    # The same ports every time: links in earlier emails keep working, and documents that carry a
+    # link back to Procore (a bill's Url) do not look changed to the next run.
+    ports_file = home / "sandbox" / "ports.json"
+    ports = json.loads(ports_file.read_text()) if ports_file.exists() else {"xero": 4010, "procore": 4020}
+    try:
+        sandboxes = start_sandboxes(**kwargs, xero_port=ports["xero"], procore_port=ports["procore"])
     except (OSError, RuntimeError):
+        print(
+            f"Ports {ports['xero']} and {ports['procore']} are taken; using free ones (links in earlier emails "
+            "and bills from the last demo will point at the old ports)."
+        )
         sandboxes = start_sandboxes(**kwargs, xero_port=0, procore_port=0)
+    ports_file.parent.mkdir(parents=True, exist_ok=True)
+    ports_file.write_text(json.dumps({"xero": sandboxes.xero.port, "procore": sandboxes.procore.port}))
     try:
         os.environ.update(sandboxes.env)
         os.environ["TRESTLE_HOME"] = str(home)

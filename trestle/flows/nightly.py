@@ -7,6 +7,7 @@ run. The night's summary email and artifacts have a section per integration.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from prefect import flow
 from prefect.states import Completed, State
@@ -61,21 +62,17 @@ def nightly_flow(
 
 
 def _skipped(name: str, broken: list[str], dry_run: bool) -> IntegrationReport:
-    cls = integration(name)
-    now = datetime.now(UTC)
-    return IntegrationReport(
-        integration=name,
-        title=cls.title,
-        direction=_direction(cls),
-        dry_run=dry_run,
-        started_at=now,
-        finished_at=now,
-        outcome="skipped",
-        notes=[f"not run because {', '.join(broken)} did not complete tonight; it runs again with the next run"],
-    )
+    notes = [f"not run because {', '.join(broken)} did not complete tonight; it runs again with the next run"]
+    return _report_without_run(name, dry_run, outcome="skipped", notes=notes)
 
 
 def _crashed(name: str, state: State, dry_run: bool) -> IntegrationReport:
+    error = state.message or f"the {name} flow ended {state.type.value.lower()}"
+    return _report_without_run(name, dry_run, outcome="failed", error=error)
+
+
+def _report_without_run(name: str, dry_run: bool, **outcome: Any) -> IntegrationReport:
+    """The report of an integration that did not run (skipped) or ended before it could report."""
     cls = integration(name)
     now = datetime.now(UTC)
     return IntegrationReport(
@@ -85,8 +82,7 @@ def _crashed(name: str, state: State, dry_run: bool) -> IntegrationReport:
         dry_run=dry_run,
         started_at=now,
         finished_at=now,
-        outcome="failed",
-        error=state.message or f"the {name} flow ended {state.type.value.lower()}",
+        **outcome,
     )
 
 

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from trestle.clients.procore import CommitmentKind
@@ -140,7 +140,7 @@ class CommitmentsIntegration(Integration):
         for project_id in sorted(self.integrated):
             for kind in KINDS:
                 stream = f"{kind}:{project_id}"
-                since_here = self._stream_since(stream)
+                since_here = self.stream_since(stream)
                 listed = list(self.ctx.procore.iter_commitments(kind, project_id, updated_since=since_here))
                 stamps = [item.updated_at for item in listed if item.updated_at is not None]
                 if stamps:
@@ -155,14 +155,6 @@ class CommitmentsIntegration(Integration):
         if pending:
             yield Page(pending, stream=CHANGED_STREAM)
         yield from cursors
-
-    def _stream_since(self, stream: str) -> datetime | None:
-        if self.ctx.options.full_refresh:
-            return None
-        position = self.ctx.store.cursor(self.name, stream)
-        if position is None:
-            return None
-        return position - timedelta(minutes=self.ctx.settings.sync.overlap_minutes)
 
     def fetch_by_ids(self, ids: Sequence[str]) -> list[Record]:
         """Re-read commitments by id, located by the project and kind their issues recorded."""

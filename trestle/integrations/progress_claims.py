@@ -131,7 +131,7 @@ class ProgressClaimsIntegration(Integration):
             stream = f"project-{project_id}"
             approved: list[Requisition] = []
             high_water: datetime | None = None
-            for requisition in self.ctx.procore.iter_requisitions(project_id, updated_since=self._since(stream)):
+            for requisition in self.ctx.procore.iter_requisitions(project_id, updated_since=self.stream_since(stream)):
                 if requisition.updated_at and (high_water is None or requisition.updated_at > high_water):
                     high_water = requisition.updated_at
                 if (requisition.status or "") in APPROVED_STATUSES:
@@ -140,14 +140,6 @@ class ProgressClaimsIntegration(Integration):
                 chunk = approved[start : start + PAGE_SIZE]
                 last = start + PAGE_SIZE >= len(approved)
                 yield Page(self._records(chunk), stream=stream, high_water=high_water if last else None)
-
-    def _since(self, stream: str) -> datetime | None:
-        if self.ctx.options.full_refresh:
-            return None
-        position = self.ctx.store.cursor(self.name, stream)
-        if position is None:
-            return None
-        return position - timedelta(minutes=self.ctx.settings.sync.overlap_minutes)
 
     def fetch_by_ids(self, ids: Sequence[str]) -> list[Record]:
         wanted = set(ids)

@@ -15,7 +15,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -139,6 +139,18 @@ class Integration(ABC):
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.taken_targets: set[str] = set()  # target ids already linked to some record
+
+    def stream_since(self, stream: str = "default") -> datetime | None:
+        """Where an incremental read of ``stream`` starts: its cursor less the overlap window.
+
+        None (read everything) on a full refresh or before the stream's first committed run.
+        """
+        if self.ctx.options.full_refresh:
+            return None
+        position = self.ctx.store.cursor(self.name, stream)
+        if position is None:
+            return None
+        return position - timedelta(minutes=self.ctx.settings.sync.overlap_minutes)
 
     def expected_total(self) -> int | None:
         """Roughly how many records this run will see, for the progress bar (None if unknown)."""

@@ -76,7 +76,7 @@ def _run_stages(run: PipelineRun) -> None:
         recover_stage(run)
     prepare_stage(run)
     _record_run_level_issue(run, None)
-    since = _since(run)
+    since = integration.stream_since()
     number = 0
     pages = integration.fetch(since)
     while (page := fetch_stage(run, pages, number)) is not None:
@@ -103,15 +103,6 @@ def _process(run: PipelineRun, page: Page, number: int) -> None:
     page = map_stage(run, page, number)
     page = write_stage(run, page, number)
     record_stage(run, page, number)
-
-
-def _since(run: PipelineRun) -> datetime | None:
-    if run.ctx.options.full_refresh:
-        return None
-    position = run.ctx.store.cursor(run.name, "default")
-    if position is None:
-        return None
-    return position - timedelta(minutes=run.ctx.settings.sync.overlap_minutes)
 
 
 def _ids_with_open_issues(run: PipelineRun) -> set[str]:
