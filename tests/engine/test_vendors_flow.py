@@ -114,10 +114,14 @@ def test_every_planted_problem_is_a_named_issue_and_the_run_goes_on(trestle_env:
     for party in group_members():
         for code in party.planted:
             planted.setdefault(code, set()).add(party.xero_name or "")
-    for code in ("contact.invalid_region", "vendor.multiple_matches", "vendor.inactive"):
-        expected = planted.get({"vendor.inactive": "vendor.inactive_needs_update"}.get(code, code), set())
-        if code == "vendor.inactive":
-            expected = planted.get("vendor.inactive_needs_update", set())
+    # issue code raised -> what the scenario calls the problem it planted
+    planted_as = {
+        "contact.invalid_region": "contact.invalid_region",
+        "vendor.multiple_matches": "vendor.multiple_matches",
+        "vendor.inactive": "vendor.inactive_needs_update",
+    }
+    for code, plant in planted_as.items():
+        expected = planted.get(plant, set())
         assert expected, f"the small dataset should plant {code}"
         assert expected <= by_code.get(code, set()), f"{code}: expected {expected}, got {by_code.get(code)}"
     multiple = next(issue for issue in issues if issue.code == "vendor.multiple_matches")

@@ -99,10 +99,6 @@ def final_state(report: RunReport) -> State:
     return Completed(message=f"{report.outcome}: {report.totals}", data=summary)
 
 
-def integration_reports(report: RunReport) -> list[IntegrationReport]:
-    return report.integrations
-
-
 def _flow_run_id() -> str | None:
     try:
         value = flow_run.id

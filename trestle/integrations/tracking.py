@@ -14,7 +14,6 @@ from trestle.models.xero import TrackingCategory, TrackingOption
 from trestle.tasks.engine import Blocked, Integration, Record, WriteItem, WriteResult
 
 MAX_ACTIVE_OPTIONS = 100
-OPTION_NAME_LIMIT = 100
 
 
 class TrackingOptionIntegration(Integration):

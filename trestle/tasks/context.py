@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Engine
 
-from trestle.clients.auth import Authenticator, ClientCredentialsAuthenticator, RefreshTokenAuthenticator
+from trestle.clients.auth import (
+    Authenticator,
+    ClientCredentialsAuthenticator,
+    RefreshTokenAuthenticator,
+    TokenSet,
+)
 from trestle.clients.pacing import ApiUsage
 from trestle.clients.procore import ProcoreClient
 from trestle.clients.xero import XeroClient
@@ -57,13 +62,11 @@ class RunContext:
         *,
         run_id: str | None = None,
         store: LinkStore | None = None,
-        transports: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings
         self.options = options or RunOptions()
         self.run_id = run_id or uuid.uuid4().hex
         self.usage = ApiUsage()
-        self._transports = transports or {}
         if store is None:
             engine = engine_for(settings.database_url or "")
             check_schema(engine)
@@ -93,7 +96,6 @@ class RunContext:
             tenant_id=settings.tenant_id or "",
             authenticator=self._authenticator("xero"),
             usage=self.usage,
-            transport=self._transports.get("xero"),
         )
 
     @cached_property
@@ -104,7 +106,6 @@ class RunContext:
             company_id=settings.company_id or 0,
             authenticator=self._authenticator("procore"),
             usage=self.usage,
-            transport=self._transports.get("procore"),
         )
 
     def _authenticator(self, system: str) -> Authenticator:
@@ -119,8 +120,6 @@ class RunContext:
         if settings.auth_mode == "refresh_token":
             tokens = DatabaseTokenStore(self.store)
             if tokens.load(system) is None and settings.refresh_token is not None:
-                from trestle.clients.auth import TokenSet
-
                 tokens.save(system, TokenSet("", settings.refresh_token.get_secret_value(), 0.0, None))
             return RefreshTokenAuthenticator(
                 token_url,
@@ -130,7 +129,6 @@ class RunContext:
                 key=system,
                 credentials_in=credentials_in,
                 system=system,
-                transport=self._transports.get(f"{system}-auth", self._transports.get(system)),
             )
         scope = self.settings.xero.scopes if system == "xero" else None
         return ClientCredentialsAuthenticator(
@@ -140,7 +138,6 @@ class RunContext:
             scope=scope,
             credentials_in=credentials_in,
             system=system,
-            transport=self._transports.get(f"{system}-auth", self._transports.get(system)),
         )
 
     def close(self) -> None:
@@ -148,10 +145,3 @@ class RunContext:
             client = self.__dict__.get(name)
             if client is not None:
                 client.close()
-
-
-@dataclass
-class UsageMark:
-    """A snapshot of call counts, to attribute calls to one integration of a nightly run."""
-
-    calls: dict[str, dict[str, int]] = field(default_factory=dict)

@@ -11,7 +11,8 @@ import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from trestle.sandbox.scenario import Scenario, cost_code_option_name
+from trestle.naming import cost_code_option_name
+from trestle.sandbox.scenario import Scenario
 from trestle.sandbox.xero.documents import INVOICE, recompute_balances
 from trestle.sandbox.xero.lines import build_line, document_totals
 from trestle.sandbox.xero.state import Problems, Record, XeroState
