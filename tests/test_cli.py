@@ -88,3 +88,29 @@ def test_config_file_is_read_and_environment_wins(tmp_path: Path, home: dict[str
             os.environ["TRESTLE_CONFIG"] = previous
     assert settings.sync.contact_group == "Subbies"
     assert settings.sync.tax_mode == "none"
+
+
+PAIRS_TOML = """
+[pairs.north.procore]
+company_id = 1
+[pairs.south.procore]
+company_id = 2
+"""
+
+
+def test_an_unknown_pair_is_exit_2_naming_the_configured_ones(tmp_path: Path, home: dict[str, str]) -> None:
+    (tmp_path / "trestle.toml").write_text(PAIRS_TOML)
+    result = trestle("run", "vendors", "--pair", "west", "--json", env=home, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "TRESTLE_PAIR" in result.stderr and "north, south" in result.stderr
+
+
+def test_doctor_checks_every_pair_and_names_what_each_lacks(tmp_path: Path, home: dict[str, str]) -> None:
+    (tmp_path / "trestle.toml").write_text(PAIRS_TOML)
+    result = trestle("doctor", "--json", env=home, cwd=tmp_path)
+    assert result.returncode == 2
+    checks = json.loads(result.stdout)
+    assert [check["name"] for check in checks] == ["north: configuration", "south: configuration"]
+    assert all("for pair" in check["detail"] and "TRESTLE_XERO_TENANT_ID" in check["detail"] for check in checks)
+    only_south = trestle("doctor", "--pair", "south", "--json", env=home, cwd=tmp_path)
+    assert [check["name"] for check in json.loads(only_south.stdout)] == ["configuration"]

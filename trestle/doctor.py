@@ -19,11 +19,11 @@ class Check:
     fix: str | None = None
 
 
-def run_checks(settings: TrestleSettings | None = None) -> list[Check]:
-    """Every check, in order; a check whose prerequisite failed is reported as not run."""
+def run_checks(settings: TrestleSettings | None = None, pair: str | None = None) -> list[Check]:
+    """Every check for ``pair`` (default TRESTLE_PAIR), in order; later checks need earlier ones."""
     checks: list[Check] = []
     try:
-        settings = settings or load_settings()
+        settings = settings or load_settings(pair)
         settings.require_connections()
     except ConfigError as exc:
         return [Check("configuration", False, str(exc), "set the named TRESTLE_* variables (see the README)")]

@@ -5,6 +5,14 @@ variables (``TRESTLE_PROCORE_CLIENT_ID`` sets ``procore.client_id``: the first u
 the section name splits section from field), a TOML file (``TRESTLE_CONFIG``, default
 ``trestle.toml`` in the working directory when present), and the defaults below.
 
+Several Procore company / Xero tenant *pairs* can share one install: ``[pairs.NAME]`` tables
+hold what differs per pair (``[pairs.acme.xero] tenant_id = ...``) over the top-level sections,
+and ``TRESTLE_PAIR`` (or a flow's ``pair`` parameter) picks one. Links, cursors, tokens and
+review issues are kept apart by pair name.
+
+Secrets can live in Prefect Secret blocks instead of the environment: ``client_secret_block``
+(and ``smtp_password_block``) name the block, read when the settings are loaded.
+
 :func:`load_settings` turns a validation failure into :class:`ConfigError`, whose message names
 every bad setting by its environment variable so a user can fix it without reading code.
 """
@@ -16,7 +24,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -58,6 +75,7 @@ class ProcoreSettings(BaseModel):
     company_id: int | None = None
     client_id: str | None = None
     client_secret: SecretStr | None = None
+    client_secret_block: str | None = Field(None, description="Prefect Secret block holding client_secret")
     auth_mode: Literal["client_credentials", "refresh_token"] = "client_credentials"
     refresh_token: SecretStr | None = Field(None, description="first refresh token (refresh_token mode)")
 
@@ -73,6 +91,7 @@ class XeroSettings(BaseModel):
     tenant_id: str | None = None
     client_id: str | None = None
     client_secret: SecretStr | None = None
+    client_secret_block: str | None = Field(None, description="Prefect Secret block holding client_secret")
     auth_mode: Literal["client_credentials", "refresh_token"] = "client_credentials"
     refresh_token: SecretStr | None = None
     scopes: str | None = None
@@ -90,6 +109,7 @@ class EmailSettings(BaseModel):
     smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
+    smtp_password_block: str | None = Field(None, description="Prefect Secret block holding smtp_password")
     outbox_dir: Path | None = None
     send_on: Literal["always", "issues", "never"] = "always"
 
@@ -127,6 +147,11 @@ class SyncSettings(BaseModel):
     overlap_minutes: int = Field(5, ge=0, le=24 * 60)
     fuzzy_threshold: float = Field(92.0, ge=50, le=100)
     currency_dp: int = 2
+    shared_limits: Literal["auto", "on", "off"] = Field(
+        "auto", description="Prefect global rate limits per Xero tenant / Procore app (auto: with a Prefect server)"
+    )
+    xero_calls_per_minute: int = Field(55, ge=1, le=10_000, description="shared limit per Xero tenant")
+    procore_calls_per_minute: int = Field(60, ge=1, le=10_000, description="shared limit per Procore app")
 
     @field_validator("integrations", mode="before")
     @classmethod
@@ -158,24 +183,94 @@ class SyncSettings(BaseModel):
         return Decimal(1).scaleb(-self.currency_dp)
 
 
+SECTIONS = ("procore", "xero", "email", "sync")
+PAIR_NAME = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+
+
+class PairSettings(BaseModel):
+    """One Procore company / Xero tenant pair: what differs from the top-level sections."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, description="how emails and the UI name this pair")
+    procore: dict[str, Any] = Field(default_factory=dict)
+    xero: dict[str, Any] = Field(default_factory=dict)
+    email: dict[str, Any] = Field(default_factory=dict)
+    sync: dict[str, Any] = Field(default_factory=dict)
+
+
+_SETTINGS_CONFIG = SettingsConfigDict(
+    env_prefix=ENV_PREFIX,
+    env_nested_delimiter="_",
+    env_nested_max_split=1,
+    extra="ignore",
+)
+
+
+def _sources(
+    settings_cls: type[BaseSettings], init: PydanticBaseSettingsSource, env: PydanticBaseSettingsSource
+) -> tuple[PydanticBaseSettingsSource, ...]:
+    sources: list[PydanticBaseSettingsSource] = [init, env]
+    config_file = config_file_path()
+    if config_file is not None:
+        sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+    return tuple(sources)
+
+
 class TrestleSettings(BaseSettings):
     """Everything Trestle reads at start; see the README's configuration table."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_nested_delimiter="_",
-        env_nested_max_split=1,
-        extra="ignore",
-    )
+    model_config = _SETTINGS_CONFIG
 
     home: Path = DEFAULT_HOME
     database_url: str | None = None
-    pair: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    pairs: dict[Annotated[str, Field(pattern=PAIR_NAME)], PairSettings] = Field(default_factory=dict)
+    pair: str = Field("default", pattern=PAIR_NAME)
     procore: ProcoreSettings = Field(default_factory=ProcoreSettings)
     xero: XeroSettings = Field(default_factory=XeroSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_pair(cls, data: Any) -> Any:
+        """Lay the chosen pair's table over the top-level sections."""
+        if not isinstance(data, dict):
+            return data
+        pairs, chosen = data.get("pairs"), data.get("pair") or "default"
+        overrides = pairs.get(chosen) if isinstance(pairs, dict) else None
+        if isinstance(overrides, PairSettings):
+            overrides = overrides.model_dump(exclude_unset=True)
+        if not isinstance(overrides, dict):
+            return data
+        merged = dict(data)
+        for section in SECTIONS:
+            extra = overrides.get(section)
+            if not extra:
+                continue
+            base = merged.get(section) or {}
+            if isinstance(base, BaseModel):
+                base = base.model_dump(exclude_unset=True)
+            merged[section] = {**base, **extra}
+        return merged
+
+    @field_validator("pair")
+    @classmethod
+    def _configured_pair(cls, value: str, info: ValidationInfo) -> str:
+        pairs = info.data.get("pairs") or {}
+        if pairs and value not in pairs:
+            raise ValueError(
+                f"pair {value!r} is not configured; choose one of {', '.join(sorted(pairs))} "
+                "(TRESTLE_PAIR, --pair, or the flow's pair parameter)"
+            )
+        return value
+
+    @property
+    def pair_title(self) -> str:
+        """The pair's display name (its ``title``, else its name)."""
+        configured = self.pairs.get(self.pair)
+        return (configured.title if configured else None) or self.pair
 
     @model_validator(mode="after")
     def _defaults_under_home(self) -> TrestleSettings:
@@ -194,26 +289,21 @@ class TrestleSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        config_file = config_file_path()
-        if config_file is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
-        return tuple(sources)
+        return _sources(settings_cls, init_settings, env_settings)
 
     def require_connections(self) -> None:
         """Fail with :class:`ConfigError` unless both systems' credentials are configured."""
         missing = [
-            env_name(("procore", name))
-            for name in ("company_id", "client_id", "client_secret")
-            if getattr(self.procore, name) is None
-        ] + [
-            env_name(("xero", name))
-            for name in ("tenant_id", "client_id", "client_secret")
-            if getattr(self.xero, name) is None
+            env_name((system, name))
+            for system in ("procore", "xero")
+            for name in ("company_id" if system == "procore" else "tenant_id", "client_id", "client_secret")
+            if getattr(getattr(self, system), name) is None
+            and not (name == "client_secret" and getattr(self, system).client_secret_block)
         ]
         if missing:
+            where = f" for pair {self.pair!r} (or in its [pairs.{self.pair}.*] tables)" if self.pairs else ""
             raise ConfigError(
-                "missing settings: "
+                f"missing settings{where}: "
                 + ", ".join(missing)
                 + " (run `trestle sandbox --env-file .trestle/sandbox.env` for a local sandbox, "
                 "or see the README's 'Connecting to real Procore and Xero')"
@@ -241,10 +331,43 @@ def env_name(loc: tuple[Any, ...]) -> str:
     return ENV_PREFIX + "_".join(parts).upper()
 
 
-def load_settings(**overrides: Any) -> TrestleSettings:
-    """Read and validate settings, raising :class:`ConfigError` with every problem named."""
+class _PairNames(BaseSettings):
+    """Only the ``pairs`` table: which pairs exist, without choosing one."""
+
+    model_config = _SETTINGS_CONFIG
+
+    pairs: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return _sources(settings_cls, init_settings, env_settings)
+
+
+def pair_names() -> list[str]:
+    """The configured pairs' names, or ``[]`` for a single-pair install (pair ``default``)."""
     try:
-        return TrestleSettings(**overrides)
+        return sorted(_PairNames().pairs)
+    except (ValidationError, SettingsError) as exc:
+        raise ConfigError(f"invalid pairs table: {exc}") from None
+
+
+def load_settings(pair: str | None = None, *, secrets: bool = True, **overrides: Any) -> TrestleSettings:
+    """Read and validate settings for ``pair`` (default ``TRESTLE_PAIR``), every problem named.
+
+    With ``secrets`` (the default), secrets named by ``*_block`` settings are read from their
+    Prefect Secret blocks, which needs the Prefect API.
+    """
+    if pair:
+        overrides["pair"] = pair
+    try:
+        settings = TrestleSettings(**overrides)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -255,3 +378,39 @@ def load_settings(**overrides: Any) -> TrestleSettings:
         raise ConfigError("invalid settings:\n  " + "\n  ".join(problems)) from None
     except SettingsError as exc:
         raise ConfigError(f"invalid settings: {exc}") from None
+    if secrets:
+        resolve_secret_blocks(settings)
+    return settings
+
+
+def install_settings() -> TrestleSettings:
+    """The settings every pair shares (home, database): no pair need be chosen, no secret is read."""
+    names = pair_names()
+    return load_settings(os.environ.get(f"{ENV_PREFIX}PAIR") or (names[0] if names else None), secrets=False)
+
+
+SECRET_BLOCKS = (
+    ("procore", "client_secret"),
+    ("xero", "client_secret"),
+    ("email", "smtp_password"),
+)
+
+
+def resolve_secret_blocks(settings: TrestleSettings) -> None:
+    """Fill each secret that is unset but names a Prefect Secret block from that block."""
+    for section_name, field_name in SECRET_BLOCKS:
+        section = getattr(settings, section_name)
+        block_name = getattr(section, f"{field_name}_block")
+        if not block_name or getattr(section, field_name) is not None:
+            continue
+        from prefect.blocks.system import Secret
+
+        try:
+            value = Secret.load(block_name).get()
+        except Exception as exc:  # missing block, no API: say which setting and block
+            raise ConfigError(
+                f"{env_name((section_name, field_name + '_block'))}: the Prefect Secret block {block_name!r} "
+                f"could not be read ({type(exc).__name__}); create it with `prefect block create secret` "
+                "or in the UI's Blocks page"
+            ) from None
+        setattr(section, field_name, SecretStr(str(value)))

@@ -7,7 +7,8 @@ Times are in ``TRESTLE_TIMEZONE`` (default ``Australia/Sydney``; schedules are w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 DEFAULT_TIMEZONE = "Australia/Sydney"
@@ -90,10 +91,31 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
 )
 
 
-def prefect_yaml(timezone: str = DEFAULT_TIMEZONE) -> dict[str, Any]:
+def deployment_specs(pairs: Sequence[str] = ()) -> list[DeploymentSpec]:
+    """The catalog for an install: as defined for one pair, else a copy per pair.
+
+    A pair's copy is named ``<name>-<pair>``, passes ``pair`` as a parameter and is tagged
+    ``pair:<pair>`` so the UI filters by company.
+    """
+    if not pairs:
+        return list(DEPLOYMENTS)
+    return [
+        replace(
+            spec,
+            name=f"{spec.name}-{pair}",
+            description=f"[{pair}] {spec.description}",
+            parameters={**spec.parameters, "pair": pair},
+            tags=(*spec.tags, f"pair:{pair}"),
+        )
+        for pair in pairs
+        for spec in DEPLOYMENTS
+    ]
+
+
+def prefect_yaml(timezone: str = DEFAULT_TIMEZONE, pairs: Sequence[str] = ()) -> dict[str, Any]:
     """The contents of ``prefect.yaml`` for these deployments on a ``process`` work pool."""
     deployments = []
-    for spec in DEPLOYMENTS:
+    for spec in deployment_specs(pairs):
         entry: dict[str, Any] = {
             "name": spec.name,
             "entrypoint": spec.entrypoint,

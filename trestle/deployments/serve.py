@@ -7,20 +7,21 @@ ad-hoc runs of these deployments and runs them in subprocesses. Stop it with Ctr
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.schedules import Cron
 
-from trestle.deployments.catalog import DEFAULT_TIMEZONE, DEPLOYMENTS
+from trestle.deployments.catalog import DEFAULT_TIMEZONE, deployment_specs
 from trestle.flows import get_flow
 
 
-def runner_deployments(timezone: str | None = None) -> list[Any]:
-    """Every deployment in the catalog as a Prefect ``RunnerDeployment``."""
+def runner_deployments(timezone: str | None = None, pairs: Sequence[str] = ()) -> list[Any]:
+    """Every deployment in the catalog (once per configured pair) as a Prefect ``RunnerDeployment``."""
     timezone = timezone or os.environ.get("TRESTLE_TIMEZONE", DEFAULT_TIMEZONE)
     deployments = []
-    for spec in DEPLOYMENTS:
+    for spec in deployment_specs(pairs):
         flow = get_flow(spec.flow)
         deployments.append(
             flow.to_deployment(
@@ -38,7 +39,9 @@ def runner_deployments(timezone: str | None = None) -> list[Any]:
 
 
 def serve_all(timezone: str | None = None, limit: int | None = None) -> None:
-    """Register the deployments with the Prefect server and run their flow runs until stopped."""
+    """Register the deployments (one set per configured pair) and run their flow runs until stopped."""
     from prefect import serve
 
-    serve(*runner_deployments(timezone), limit=limit)
+    from trestle.settings import pair_names
+
+    serve(*runner_deployments(timezone, pair_names()), limit=limit)

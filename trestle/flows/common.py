@@ -110,16 +110,20 @@ def _flow_run_id() -> str | None:
 def integration_flow(name: str, description: str) -> Any:
     """A Prefect flow running the one integration ``name``: every integration flow is made here."""
 
-    def run_one(dry_run: bool = False, full_refresh: bool = False, notify: bool = True) -> State:
+    def run_one(
+        dry_run: bool = False, full_refresh: bool = False, notify: bool = True, pair: str | None = None
+    ) -> State:
         if reason := superseded_reason():
             return Completed(message=reason)
-        report = execute(name, [name], dry_run=dry_run, full_refresh=full_refresh, notify=notify)
+        settings = load_settings(pair)
+        report = execute(name, [name], dry_run=dry_run, full_refresh=full_refresh, notify=notify, settings=settings)
         return final_state(report)
 
     run_one.__doc__ = (
         f"{description}\n\n``dry_run`` does everything but the writes and reports what would change; "
         "``full_refresh`` re-reads every source record instead of those changed since the last run; "
-        "``notify`` sends the summary email."
+        "``notify`` sends the summary email; ``pair`` names the Procore company / Xero tenant pair "
+        "(default: TRESTLE_PAIR)."
     )
     run_one.__name__ = run_one.__qualname__ = f"{name}_flow"
     return flow(name=name.replace("_", "-"), description=description, validate_parameters=True)(run_one)

@@ -26,15 +26,17 @@ def nightly_flow(
     full_refresh: bool = False,
     notify: bool = True,
     integrations: list[str] | None = None,
+    pair: str | None = None,
 ) -> State:
     """Run every enabled integration (``sync.integrations``, or ``integrations``) as subflows.
 
     Order: vendors, projects, cost codes, commitments, progress claims, payments, direct
-    invoices. A failed integration skips the ones that depend on it, not the others.
+    invoices. A failed integration skips the ones that depend on it, not the others. ``pair``
+    names the Procore company / Xero tenant pair (default: TRESTLE_PAIR).
     """
     if reason := superseded_reason():
         return Completed(message=reason)
-    settings = load_settings()
+    settings = load_settings(pair)
     settings.require_connections()
     wanted = integrations or settings.sync.integrations
     unknown = sorted(set(wanted) - set(REGISTRY))
@@ -48,7 +50,9 @@ def nightly_flow(
             reports.append(_skipped(name, broken, dry_run))
             failed.add(name)
             continue
-        state = get_flow(name)(dry_run=dry_run, full_refresh=full_refresh, notify=False, return_state=True)
+        state = get_flow(name)(
+            dry_run=dry_run, full_refresh=full_refresh, notify=False, pair=settings.pair, return_state=True
+        )
         report = FINISHED_REPORTS.pop(str(state.state_details.flow_run_id), None)
         if report is None:
             reports.append(_crashed(name, state, dry_run))

@@ -17,14 +17,17 @@ PROJECT_SCOPED = ("projects", "commitments", "progress_claims", "payments", "dir
     name="single-project",
     description="One project by number: link it, then its commitments, claims, payments and direct invoices.",
 )
-def single_project_flow(project_number: str, dry_run: bool = False, notify: bool = True) -> State:
+def single_project_flow(
+    project_number: str, dry_run: bool = False, notify: bool = True, pair: str | None = None
+) -> State:
     """Run the project-scoped integrations for the project numbered ``project_number``.
 
     The stage gate is ignored: asking for a project by number is the decision to send it.
     Company-wide integrations (vendors, cost codes) are not run; run them first if the
-    project's commitments name vendors or cost codes Xero does not know yet.
+    project's commitments name vendors or cost codes Xero does not know yet. ``pair`` names the
+    Procore company / Xero tenant pair (default: TRESTLE_PAIR).
     """
-    settings = load_settings()
+    settings = load_settings(pair)
     settings.require_connections()
     lookup = RunContext(settings)
     try:
