@@ -87,3 +87,23 @@ def test_procore_sleeps_until_reset_when_remaining_is_zero(sleeps: Sleeps) -> No
     client.tax_codes()
     assert sleeps.calls == [8.5]
     assert usage.snapshot()["procore"]["budget"] == {"limit": 25, "remaining": 24, "reset": reset_at + 10}
+
+
+def test_shared_budget_is_taken_before_each_request_and_its_wait_counted() -> None:
+    from trestle.clients.pacing import ApiUsage, NoPacing, SharedBudgetPacer
+
+    order: list[str] = []
+    clock = iter([0.0, 2.5, 10.0, 10.0])
+
+    class Inner(NoPacing):
+        def before_request(self, method: str, route: str) -> None:
+            order.append(f"own {method} {route}")
+
+    usage = ApiUsage()
+    pacer = SharedBudgetPacer(
+        Inner(), lambda: order.append("shared"), system="xero", usage=usage, monotonic=lambda: next(clock)
+    )
+    pacer.before_request("GET", "/Contacts")
+    pacer.before_request("GET", "/Invoices")
+    assert order == ["shared", "own GET /Contacts", "shared", "own GET /Invoices"]
+    assert usage.snapshot()["xero"]["waited_seconds"] == 2.5

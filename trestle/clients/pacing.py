@@ -235,3 +235,39 @@ class ProcorePacer(RateLimitPacer):
         }
         if budget and self.usage is not None:
             self.usage.record_budget("procore", budget)
+
+
+class SharedBudgetPacer(RateLimitPacer):
+    """Takes a slot from a budget shared with other processes before the inner pacer's own check.
+
+    ``take_slot`` blocks until the shared budget (for example a Prefect global rate limit per
+    Xero tenant) allows one more call; the time it blocks is recorded as waiting.
+    """
+
+    def __init__(
+        self,
+        inner: RateLimitPacer,
+        take_slot: Callable[[], None],
+        *,
+        system: str,
+        usage: ApiUsage | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.inner = inner
+        self.system = system
+        self.usage = usage
+        self._take_slot = take_slot
+        self._monotonic = monotonic
+
+    def before_request(self, method: str, route: str) -> None:
+        """Wait for the shared budget, then for this process's own view of the limits."""
+        started = self._monotonic()
+        self._take_slot()
+        waited = self._monotonic() - started
+        if waited > 0.05 and self.usage is not None:
+            self.usage.record_wait(self.system, waited)
+        self.inner.before_request(method, route)
+
+    def after_response(self, response: httpx.Response) -> None:
+        """Let the inner pacer read the budget headers."""
+        self.inner.after_response(response)

@@ -74,15 +74,31 @@ def start_sandboxes(
         raise
     for runtime, server in ((runtimes["xero"], xero), (runtimes["procore"], procore)):
         runtime.public_url = server.url
-    env = sandbox_env(xero.url, procore.url, dataset=dataset, seed=seed)
+    env = sandbox_env(xero.url, procore.url, dataset=dataset, seed=seed, rate_limits=rate_limits)
     return Sandboxes(xero, procore, env, runtimes["xero"], runtimes["procore"])
 
 
-def sandbox_env(xero_url: str, procore_url: str, *, dataset: str = "small", seed: int = 1) -> dict[str, str]:
-    """The ``TRESTLE_*`` settings that point Trestle at simulators on these URLs."""
+def sandbox_env(
+    xero_url: str, procore_url: str, *, dataset: str = "small", seed: int = 1, rate_limits: str = "real"
+) -> dict[str, str]:
+    """The ``TRESTLE_*`` settings that point Trestle at simulators on these URLs.
+
+    The shared API budgets follow the simulators' clock: off when their limits are off, and F
+    times the real budget under ``scaled:F``.
+    """
     scenario = build_scenario(dataset, seed)
     xero_client, procore_client = sandbox_client("xero", seed), sandbox_client("procore", seed)
+    speed = parse_rate_limit_mode(rate_limits)
+    limits = (
+        {"TRESTLE_SYNC_SHARED_LIMITS": "off"}
+        if speed is None
+        else {
+            "TRESTLE_SYNC_XERO_CALLS_PER_MINUTE": str(min(10_000, int(55 * speed))),
+            "TRESTLE_SYNC_PROCORE_CALLS_PER_MINUTE": str(min(10_000, int(60 * speed))),
+        }
+    )
     return {
+        **limits,
         "TRESTLE_XERO_API_URL": xero_url,
         "TRESTLE_XERO_IDENTITY_URL": xero_url,
         "TRESTLE_XERO_WEB_URL": xero_url,

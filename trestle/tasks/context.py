@@ -20,7 +20,7 @@ from trestle.clients.auth import (
     RefreshTokenAuthenticator,
     TokenSet,
 )
-from trestle.clients.pacing import ApiUsage
+from trestle.clients.pacing import ApiUsage, ProcorePacer, RateLimitPacer, SharedBudgetPacer, XeroPacer
 from trestle.clients.procore import ProcoreClient
 from trestle.clients.xero import XeroClient
 from trestle.db import check_schema, make_engine
@@ -28,6 +28,7 @@ from trestle.links import WebLinks
 from trestle.models.store import LinkStore
 from trestle.models.tokens import DatabaseTokenStore
 from trestle.settings import TrestleSettings
+from trestle.tasks.limits import SharedLimit, ensure_shared_limits, shared_limits_enabled, shared_limits_for, slot_taker
 
 logger = logging.getLogger("trestle")
 
@@ -78,6 +79,10 @@ class RunContext:
             xero_web_url=settings.xero.web_url,
         )
         self.cache: dict[str, Any] = {}  # lookups integrations share within a run (e.g. tracking categories)
+        self.shared_limits: dict[str, SharedLimit] = {}
+        if shared_limits_enabled(settings):
+            self.shared_limits = shared_limits_for(settings)
+            ensure_shared_limits(self.shared_limits)
 
     @property
     def dry_run(self) -> bool:
@@ -96,6 +101,7 @@ class RunContext:
             tenant_id=settings.tenant_id or "",
             authenticator=self._authenticator("xero"),
             usage=self.usage,
+            pacer=self._shared("xero", XeroPacer(usage=self.usage)),
         )
 
     @cached_property
@@ -106,7 +112,15 @@ class RunContext:
             company_id=settings.company_id or 0,
             authenticator=self._authenticator("procore"),
             usage=self.usage,
+            pacer=self._shared("procore", ProcorePacer(usage=self.usage)),
         )
+
+    def _shared(self, system: str, own: RateLimitPacer) -> RateLimitPacer:
+        """``own`` pacing, behind the install-wide budget when shared limits are on."""
+        limit = self.shared_limits.get(system)
+        if limit is None:
+            return own
+        return SharedBudgetPacer(own, slot_taker(limit), system=system, usage=self.usage)
 
     def _authenticator(self, system: str) -> Authenticator:
         settings = self.settings.xero if system == "xero" else self.settings.procore
