@@ -35,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from trestle.db import SchemaOutOfDate
     from trestle.settings import ConfigError
 
+    if getattr(args, "pair", None):
+        os.environ["TRESTLE_PAIR"] = args.pair
     try:
         return int(args.handler(args) or 0)
     except (ConfigError, SchemaOutOfDate) as exc:
@@ -69,22 +71,45 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--full-refresh", action="store_true", help="ignore the incremental cursor and re-read all")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.add_argument("--no-email", action="store_true", help="do not send or write the summary email")
+    run.add_argument("--pair", help="the Procore company / Xero tenant pair (default TRESTLE_PAIR)")
     run.set_defaults(handler=cmd_run)
 
     review = commands.add_parser("review", help="list open review issues, searchable by record name or id")
     review.add_argument("text", nargs="?", help="part of a record's name, id or issue code")
     review.add_argument("--all", action="store_true", help="include resolved issues")
     review.add_argument("--json", action="store_true", help="print as JSON")
+    review.add_argument("--pair", help="the Procore company / Xero tenant pair (default TRESTLE_PAIR)")
     review.set_defaults(handler=cmd_review)
 
     doctor = commands.add_parser("doctor", help="check configuration, database, Procore and Xero access and setup")
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
+    doctor.add_argument("--pair", help="the Procore company / Xero tenant pair (default TRESTLE_PAIR)")
     doctor.set_defaults(handler=cmd_doctor)
 
     serve = commands.add_parser("serve", help="serve every deployment from this process (Prefect serve, no work pool)")
     serve.add_argument("--timezone", help="time zone of the schedules (default TRESTLE_TIMEZONE or Australia/Sydney)")
     serve.add_argument("--limit", type=int, help="at most this many flow runs at once")
     serve.set_defaults(handler=cmd_serve)
+
+    up = commands.add_parser(
+        "up", help="start a Prefect server with its UI, the sandboxes and every deployment; Ctrl-C stops all"
+    )
+    up.add_argument("--host", default="127.0.0.1", help="address of the Prefect server and UI")
+    up.add_argument("--port", type=int, default=4200, help="Prefect server and UI port")
+    up.add_argument("--home", type=Path, help="state folder (default TRESTLE_HOME or .trestle)")
+    up.add_argument(
+        "--sandbox",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="start the sandboxes (default: when no real Procore/Xero connection is configured)",
+    )
+    up.add_argument("--dataset", default="medium", choices=["small", "medium", "large"], help="sandbox data size")
+    up.add_argument("--rate-limits", default="scaled:10", help="sandbox rate limits (real | off | scaled:F)")
+    up.add_argument("--xero-port", type=int, default=4010, help="Xero sandbox port (0: any free port)")
+    up.add_argument("--procore-port", type=int, default=4020, help="Procore sandbox port (0: any free port)")
+    up.add_argument("--no-serve", action="store_true", help="do not serve deployments (use a work pool and workers)")
+    up.add_argument("--timezone", help="time zone of the schedules (default TRESTLE_TIMEZONE or Australia/Sydney)")
+    up.set_defaults(handler=cmd_up)
 
     deployments = commands.add_parser("deployments", help="the deployment catalog")
     deployments_commands = deployments.add_subparsers(title="deployments commands", metavar="ACTION")
@@ -142,9 +167,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from trestle.db import make_engine, upgrade
-    from trestle.settings import load_settings
+    from trestle.settings import install_settings
 
-    settings = load_settings()
+    settings = install_settings()
     engine = make_engine(settings.database_url or "")
     before, after = upgrade(engine)
     where = engine.url.render_as_string(hide_password=True)
@@ -275,8 +300,15 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from trestle.doctor import format_checks, run_checks
+    from trestle.settings import pair_names
 
-    checks = run_checks()
+    # With several pairs and none chosen, check them all: each has its own credentials.
+    pairs = [None] if os.environ.get("TRESTLE_PAIR") else pair_names() or [None]
+    checks = []
+    for pair in pairs:
+        for check in run_checks(pair=pair):
+            check.name = f"{pair}: {check.name}" if pair else check.name
+            checks.append(check)
     print(json.dumps([asdict(check) for check in checks], indent=2) if args.json else format_checks(checks))
     return EXIT_OK if all(check.ok for check in checks) else EXIT_FAILED
 
@@ -286,6 +318,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     serve_all(timezone=args.timezone, limit=args.limit)
     return EXIT_OK
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from trestle.deployments.up import UpOptions, up
+    from trestle.settings import install_settings
+
+    home = args.home or install_settings().home
+    options = UpOptions(
+        home=home,
+        host=args.host,
+        port=args.port,
+        sandbox=args.sandbox,
+        dataset=args.dataset,
+        rate_limits=args.rate_limits,
+        xero_port=args.xero_port,
+        procore_port=args.procore_port,
+        serve=not args.no_serve,
+        timezone=args.timezone,
+    )
+    return up(options)
 
 
 def cmd_deployments_yaml(args: argparse.Namespace) -> int:
@@ -298,13 +350,14 @@ def deployments_yaml(timezone: str | None = None) -> str:
     import yaml
 
     from trestle.deployments.catalog import DEFAULT_TIMEZONE, prefect_yaml
+    from trestle.settings import pair_names
 
     header = (
         "# Generated from trestle/deployments/catalog.py (`trestle deployments yaml > prefect.yaml`); "
         "a test keeps it in step.\n"
         "# Deploy onto a `process` work pool named `trestle`: see the README, 'Running on a Prefect server'.\n"
     )
-    body = prefect_yaml(timezone or os.environ.get("TRESTLE_TIMEZONE", DEFAULT_TIMEZONE))
+    body = prefect_yaml(timezone or os.environ.get("TRESTLE_TIMEZONE", DEFAULT_TIMEZONE), pair_names())
     return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
 
 

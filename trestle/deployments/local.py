@@ -1,0 +1,188 @@
+"""A Prefect server and child processes on this machine, started and stopped by Trestle.
+
+``trestle up`` and the scale-out tests use these: :func:`start_prefect_server` runs
+``prefect server start`` bound to one address with analytics off and the UI pointed at that
+address, and :class:`ChildProcess` stops what it started (its whole process group) on request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+OFFLINE_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+
+
+class StartupError(RuntimeError):
+    """A child process did not come up; the message carries the end of its log."""
+
+
+@dataclass
+class ChildProcess:
+    """A process Trestle started in its own process group, with its output in ``log_path``."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @classmethod
+    def start(cls, name: str, argv: Sequence[str], *, env: Mapping[str, str], log_path: Path) -> ChildProcess:
+        """Start ``argv`` detached from the terminal's Ctrl-C (the parent decides when it stops)."""
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                list(argv), env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        return cls(name, process, log_path)
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM the process group, then SIGKILL what is left after ``timeout`` seconds."""
+        if self.running:
+            self._signal_group(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self.process.wait(10)
+        # Whatever the group's leader left behind (uvicorn workers, flow-run subprocesses).
+        self._signal_group(signal.SIGKILL)
+        return self.process.returncode
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, sig)
+
+
+@dataclass
+class PrefectServer:
+    """A running ``prefect server start`` and the settings that point clients at it."""
+
+    host: str
+    port: int
+    child: ChildProcess
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.ui_url}/api"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What a process needs to talk to this server (workers, ``prefect deploy``, flows)."""
+        return {**OFFLINE_ENV, "PREFECT_API_URL": self.api_url}
+
+    def stop(self) -> None:
+        self.child.stop()
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def start_prefect_server(
+    *,
+    home: Path,
+    host: str = "127.0.0.1",
+    port: int = 4200,
+    database_url: str | None = None,
+    scheduler: bool = True,
+    env: Mapping[str, str] | None = None,
+    startup_timeout: float = 180.0,
+) -> PrefectServer:
+    """Start a Prefect server and wait until its API answers.
+
+    Its state lives under ``home`` (``PREFECT_HOME``) unless ``database_url`` names another
+    database (``postgresql+asyncpg://...`` for an install with several workers). The UI is told
+    the API's address, so it works when opened from this machine's browser.
+    """
+    if port_in_use(host, port):
+        raise StartupError(f"{host}:{port} is already in use (another Prefect server?); choose another --port")
+    api_url = f"http://{host}:{port}/api"
+    server_env = {
+        **(env if env is not None else os.environ),
+        **OFFLINE_ENV,
+        "PREFECT_HOME": str(home.resolve()),
+        "PREFECT_SERVER_API_HOST": host,
+        "PREFECT_SERVER_API_PORT": str(port),
+        "PREFECT_UI_API_URL": api_url,
+        "PREFECT_API_URL": api_url,
+        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "true" if scheduler else "false",
+    }
+    if database_url:
+        server_env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
+    home.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port), "--analytics-off"]
+    child = ChildProcess.start("prefect server", argv, env=server_env, log_path=home / "logs" / "prefect-server.log")
+    server = PrefectServer(host, port, child)
+    try:
+        wait_for_http(f"{api_url}/health", child, timeout=startup_timeout)
+    except BaseException:
+        child.stop()
+        raise
+    return server
+
+
+def wait_for_http(url: str, child: ChildProcess, *, timeout: float) -> None:
+    """Poll ``url`` until it answers 200, failing early if ``child`` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not child.running:
+            raise StartupError(f"{child.name} exited with code {child.process.returncode}:\n{child.log_tail()}")
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise StartupError(f"{child.name} did not answer {url} within {timeout:.0f} s:\n{child.log_tail()}")
+
+
+def ensure_process_work_pool(name: str, env: Mapping[str, str]) -> bool:
+    """Create the ``process`` work pool ``name`` unless it exists; True when it was created."""
+    check = subprocess.run(
+        [sys.executable, "-m", "prefect", "work-pool", "inspect", name],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+    )
+    if check.returncode == 0:
+        return False
+    subprocess.run(
+        [sys.executable, "-m", "prefect", "work-pool", "create", name, "--type", "process"],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return True

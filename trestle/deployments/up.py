@@ -1,0 +1,172 @@
+"""``trestle up``: a whole single-box install in one command.
+
+Starts, in order: the sandboxes (unless real Procore and Xero are configured), the link store's
+schema, a Prefect server on 127.0.0.1 with its UI, the ``trestle`` process work pool (for
+``prefect deploy --all`` and workers), and ``trestle serve`` with every deployment. It prints
+where everything is and, on Ctrl-C or SIGTERM, stops everything it started, newest first.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from trestle.deployments.catalog import WORK_POOL, deployment_specs
+from trestle.deployments.local import (
+    ChildProcess,
+    PrefectServer,
+    StartupError,
+    ensure_process_work_pool,
+    start_prefect_server,
+)
+from trestle.settings import ConfigError, install_settings, load_settings, pair_names
+
+
+@dataclass
+class UpOptions:
+    """What ``trestle up`` was asked for (the CLI's flags)."""
+
+    home: Path
+    host: str = "127.0.0.1"
+    port: int = 4200
+    sandbox: bool | None = None  # None: only when no real connection is configured
+    dataset: str = "medium"
+    rate_limits: str = "scaled:10"
+    xero_port: int = 4010
+    procore_port: int = 4020
+    serve: bool = True
+    timezone: str | None = None
+
+
+def up(options: UpOptions, *, ready: threading.Event | None = None, stop: threading.Event | None = None) -> int:
+    """Run everything until Ctrl-C / SIGTERM (or ``stop``); return 0, or 2 if a part died."""
+    stop = stop or threading.Event()
+    started: list[Any] = []
+    previous = _install_stop_handlers(stop)
+    try:
+        lines = _start_everything(options, started)
+        print("\n".join(lines), flush=True)
+        if ready is not None:
+            ready.set()
+        return _watch(started, stop)
+    except (StartupError, ConfigError) as exc:
+        print(f"trestle up: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        for part in reversed(started):
+            part.stop()
+        _restore_handlers(previous)
+        if started:
+            print("trestle up: stopped everything it started.", flush=True)
+
+
+def _start_everything(options: UpOptions, started: list[Any]) -> list[str]:
+    from trestle.db import make_engine, upgrade
+
+    home = options.home
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["TRESTLE_HOME"] = str(home)
+    os.environ.setdefault("TRESTLE_PROJECT_DIR", str(Path.cwd()))
+    lines = []
+    if _wants_sandbox(options):
+        from trestle.sandbox.server import start_sandboxes
+
+        sandboxes = start_sandboxes(
+            dataset=options.dataset,
+            rate_limits=options.rate_limits,
+            state_dir=home / "sandbox",
+            xero_port=options.xero_port,
+            procore_port=options.procore_port,
+        )
+        started.append(sandboxes)
+        os.environ.update(sandboxes.env)
+        lines.append(f"Sandboxes:   Xero {sandboxes.xero.url}, Procore {sandboxes.procore.url} ({options.dataset})")
+    settings = install_settings()
+    engine = make_engine(settings.database_url or "")
+    upgrade(engine)
+    lines.append(f"Link store:  {engine.url.render_as_string(hide_password=True)}")
+
+    server = start_prefect_server(home=home / "prefect", host=options.host, port=options.port)
+    started.append(server)
+    os.environ.update(server.env)
+    ensure_process_work_pool(WORK_POOL, os.environ)
+    lines.insert(0, f"Prefect UI:  {server.ui_url}   (API {server.api_url})")
+    if options.serve:
+        argv = [sys.executable, "-m", "trestle.cli", "serve"]
+        if options.timezone:
+            argv += ["--timezone", options.timezone]
+        serving = ChildProcess.start("trestle serve", argv, env=os.environ, log_path=home / "logs" / "serve.log")
+        started.append(serving)
+        expected = len(deployment_specs(pair_names()))
+        _wait_for_deployments(server, serving, expected)
+        lines.append(f"Deployments: {expected} served by this process (schedules in the UI's Deployments page)")
+    else:
+        lines.append(f"Deployments: none served; `prefect deploy --all` then `prefect worker start --pool {WORK_POOL}`")
+    lines += [
+        f"Logs:        {home / 'logs'}",
+        f"Other shells: export PREFECT_API_URL={server.api_url}",
+        "Ctrl-C stops everything.",
+    ]
+    return lines
+
+
+def _wants_sandbox(options: UpOptions) -> bool:
+    if options.sandbox is not None:
+        return options.sandbox
+    try:
+        if pair_names():
+            return False
+        load_settings(secrets=False).require_connections()
+    except ConfigError:
+        return True
+    return False
+
+
+def _wait_for_deployments(server: PrefectServer, serving: ChildProcess, expected: int, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not serving.running:
+            raise StartupError(f"trestle serve exited with code {serving.process.returncode}:\n{serving.log_tail()}")
+        response = httpx.post(f"{server.api_url}/deployments/count", json={}, timeout=5)
+        if response.status_code == 200 and int(response.json()) >= expected:
+            return
+        time.sleep(1)
+    raise StartupError(f"trestle serve did not register {expected} deployments:\n{serving.log_tail()}")
+
+
+def _watch(started: list[Any], stop: threading.Event) -> int:
+    children = [part for part in started if isinstance(part, ChildProcess | PrefectServer)]
+    while not stop.wait(1.0):
+        for part in children:
+            child = part.child if isinstance(part, PrefectServer) else part
+            if not child.running:
+                print(
+                    f"trestle up: {child.name} exited with code {child.process.returncode}; stopping.\n"
+                    f"{child.log_tail()}",
+                    file=sys.stderr,
+                )
+                return 2
+    return 0
+
+
+def _install_stop_handlers(stop: threading.Event) -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def _stop(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    return {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore_handlers(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
