@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.postgres import temporary_database
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -34,23 +35,6 @@ def reference_dir() -> Path:
 
 
 # --------------------------------------------------------------------------- databases
-POSTGRES_URL = os.environ.get("TRESTLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _postgres_available() -> str | None:
-    """None if PostgreSQL answers at POSTGRES_URL, else the reason it does not."""
-    import sqlalchemy
-
-    try:
-        engine = sqlalchemy.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception as exc:
-        return f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc).__name__}"
-    return None
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database per test: a SQLite file, and a new PostgreSQL database.
@@ -65,32 +49,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         upgrade(make_engine(url))
         yield url
         return
-    reason = _postgres_available()
-    if reason:
-        if os.environ.get("TRESTLE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    import sqlalchemy
+    with temporary_database() as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        yield url
+        engine.dispose()
+        from trestle.tasks.context import _ENGINES
 
-    name = f"trestle_test_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(
-        POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
-    upgrade(engine)
-    yield url
-    engine.dispose()
-    from trestle.tasks.context import _ENGINES
-
-    cached = _ENGINES.pop(url, None)
-    if cached is not None:
-        cached.dispose()
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+        cached = _ENGINES.pop(url, None)
+        if cached is not None:
+            cached.dispose()
 
 
 # --------------------------------------------------------------------------- sandboxes
