@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,6 +45,10 @@ def test_served_deployments_carry_schedules_in_the_time_zone() -> None:
     assert nightly.cron == "0 2 * * *" and nightly.timezone == "Pacific/Auckland"
     assert deployments["single-project"].schedules in (None, [])
     assert "project_number" in get_flow("single_project").parameters.required
+    for spec in DEPLOYMENTS:  # a served run loads its flow from the entrypoint: it must be the right one
+        module, attribute = deployments[spec.name].entrypoint.rsplit(".", 1)
+        loaded = getattr(importlib.import_module(module), attribute)
+        assert loaded is get_flow(spec.flow), f"{spec.name} would run {module}.{attribute}"
 
 
 def test_late_runs_are_superseded_by_the_newest_due_one(prefect_harness: None) -> None:

@@ -108,3 +108,12 @@ def test_deployments_exist_once_per_pair(two_pairs: Path) -> None:
     names = [item["name"] for item in prefect_yaml(pairs=pair_names())["deployments"]]
     assert len(names) == len(set(names)), "deployment names are unique across pairs"
     assert deployment_specs() == list(DEPLOYMENTS), "a single-pair install keeps the plain names"
+
+
+def test_a_pairs_own_secret_block_beats_a_shared_secret(two_pairs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRESTLE_XERO_CLIENT_SECRET", "shared-xero-secret")
+    bolt = load_settings("bolt", secrets=False)
+    assert bolt.xero.client_secret is None and bolt.xero.client_secret_block == "xero-bolt-secret"
+    acme = load_settings("acme")
+    assert acme.xero.client_secret is not None
+    assert acme.xero.client_secret.get_secret_value() == "xero-acme-secret", "the pair's own secret wins"

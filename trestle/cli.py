@@ -201,17 +201,28 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def run_flow(flow: Any, **parameters: Any) -> dict[str, Any]:
     """Run a flow in this process and return its summary (read back from the run record)."""
+    from trestle.notifications.artifacts import PROGRESS_LISTENERS
     from trestle.settings import load_settings
 
     settings = load_settings()
     settings.require_connections()
     _ensure_schema(settings)
-    state = flow(**parameters, return_state=True)
+    PROGRESS_LISTENERS.append(show_progress)
+    try:
+        state = flow(**parameters, return_state=True)
+    finally:
+        PROGRESS_LISTENERS.remove(show_progress)
     summary = _summary_for(state, settings)
     if summary is None:
         message = getattr(state, "message", None) or "the flow failed before it could report"
         return {"outcome": "failed", "exit_code": EXIT_FAILED, "error": message, "integrations": {}}
     return summary
+
+
+def show_progress(description: str, percent: float | None, done: int) -> None:
+    """One progress line on stderr per update: the terminal's view of a long run."""
+    shown = f"{percent:3.0f}%" if percent is not None else "    "
+    print(f"  {shown}  {description}: {done}", file=sys.stderr, flush=True)
 
 
 def _ensure_schema(settings: Any) -> None:

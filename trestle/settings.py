@@ -252,6 +252,10 @@ class TrestleSettings(BaseSettings):
             base = merged.get(section) or {}
             if isinstance(base, BaseModel):
                 base = base.model_dump(exclude_unset=True)
+            base = dict(base)
+            for secret, block in (("client_secret", "client_secret_block"), ("smtp_password", "smtp_password_block")):
+                if block in extra and secret not in extra:  # the pair's own block beats a shared secret
+                    base.pop(secret, None)
             merged[section] = {**base, **extra}
         return merged
 
@@ -410,7 +414,7 @@ def resolve_secret_blocks(settings: TrestleSettings) -> None:
         except Exception as exc:  # missing block, no API: say which setting and block
             raise ConfigError(
                 f"{env_name((section_name, field_name + '_block'))}: the Prefect Secret block {block_name!r} "
-                f"could not be read ({type(exc).__name__}); create it with `prefect block create secret` "
-                "or in the UI's Blocks page"
+                f"could not be read ({type(exc).__name__}); create it in the Prefect UI's Blocks page or "
+                f"with `Secret(value=...).save({block_name!r})` from prefect.blocks.system"
             ) from None
         setattr(section, field_name, SecretStr(str(value)))

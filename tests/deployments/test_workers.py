@@ -229,7 +229,7 @@ def _assert_shared_limits(install: Install) -> None:
         assert name in limits, f"no shared Xero limit for the tenant: {sorted(limits)}"
         limit = limits[name]
         assert limit["limit"] + 60 * limit["slot_decay_per_second"] == pytest.approx(calls, abs=0.01)
-    assert sum(name.startswith("trestle-procore-") for name in limits) == 2, "one Procore budget per app"
+    assert sum(name.startswith("trestle-procore-") for name in limits) == 2, "one Procore budget per app and company"
     # And the runs drew on them: Prefect records each slot taken as an event on the limit.
     for name in (name for name in limits if name.startswith("trestle-")):
         query = {

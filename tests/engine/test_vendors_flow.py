@@ -189,7 +189,8 @@ def test_crash_between_remote_write_and_local_commit_never_duplicates(trestle_en
 
     rerun = _run_cli(trestle_env, "run", "vendors", "--json", "--no-email")
     assert rerun.returncode in (0, 1), rerun.stderr[-2000:]
-    summary = json.loads(rerun.stdout)
+    summary = json.loads(rerun.stdout)  # progress goes to stderr, so stdout stays JSON
+    assert "records processed" in rerun.stderr and "100%" in rerun.stderr, "the terminal shows progress"
     vendors = all_procore_vendors(trestle_env)
     origin_ids = Counter(v.get("origin_id") for v in vendors if v.get("origin_id"))
     assert all(count == 1 for count in origin_ids.values()), "the rerun created duplicates"

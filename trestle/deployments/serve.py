@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.deployments.runner import EntrypointType
 from prefect.schedules import Cron
 
 from trestle.deployments.catalog import DEFAULT_TIMEZONE, deployment_specs
@@ -30,6 +31,7 @@ def runner_deployments(timezone: str | None = None, pairs: Sequence[str] = ()) -
                 tags=list(spec.tags),
                 parameters=dict(spec.parameters),
                 schedules=[Cron(spec.cron, timezone=timezone)] if spec.cron else None,
+                entrypoint_type=EntrypointType.MODULE_PATH,  # the installed package, whatever the cwd
                 concurrency_limit=ConcurrencyLimitConfig(
                     limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
                 ),

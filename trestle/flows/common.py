@@ -126,4 +126,7 @@ def integration_flow(name: str, description: str) -> Any:
         "(default: TRESTLE_PAIR)."
     )
     run_one.__name__ = run_one.__qualname__ = f"{name}_flow"
+    # Deployments find a flow by module and name: point them at trestle/flows/<name>.py, where the
+    # flow is bound to that name, not at this factory.
+    run_one.__module__ = f"trestle.flows.{name}"
     return flow(name=name.replace("_", "-"), description=description, validate_parameters=True)(run_one)

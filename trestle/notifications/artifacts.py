@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +25,10 @@ from trestle.models.report import COUNTED_ACTIONS, RunReport
 from trestle.notifications.render import render_markdown, summary_subject
 
 logger = logging.getLogger(__name__)
+
+# Called with (description, percent or None, done) on every progress update: how the terminal
+# shows a long ``trestle run`` (the CLI registers one); the Prefect UI has the progress artifact.
+PROGRESS_LISTENERS: list[Callable[[str, float | None, int], None]] = []
 
 
 def in_prefect_run() -> bool:
@@ -122,6 +127,8 @@ class ProgressReporter:
         """Create the progress artifact at 0 % for about ``total_hint`` units of work."""
         self.total = total_hint if total_hint and total_hint > 0 else None
         self.done = 0
+        self._shown_percent, self._last_update = 0, time.monotonic()
+        self._tell_listeners(0.0)
         if not in_prefect_run():
             return
         self._artifact_id = self._call(
@@ -132,7 +139,7 @@ class ProgressReporter:
     def advance(self, n: int = 1) -> None:
         """Count ``n`` more units done and update the bar if it moved and was not just updated."""
         self.done += n
-        if not self.active or int(self.percent) <= self._shown_percent:
+        if self.total and int(self.percent) <= self._shown_percent:
             return
         if time.monotonic() - self._last_update < self.min_interval:
             return
@@ -140,17 +147,22 @@ class ProgressReporter:
 
     def finish(self) -> None:
         """Set the bar to 100 %."""
-        if self.active:
-            self._update(100.0)
+        self._update(100.0)
 
     def _update(self, percent: float) -> None:
-        self._call(
-            update_progress_artifact,
-            artifact_id=self._artifact_id,
-            progress=percent,
-            description=self._describe(),
-        )
+        self._tell_listeners(percent)
+        if self.active:
+            self._call(
+                update_progress_artifact,
+                artifact_id=self._artifact_id,
+                progress=percent,
+                description=self._describe(),
+            )
         self._shown_percent, self._last_update = int(percent), time.monotonic()
+
+    def _tell_listeners(self, percent: float) -> None:
+        for listener in PROGRESS_LISTENERS:
+            listener(self.description, percent if self.total or percent >= 100 else None, self.done)
 
     def _describe(self) -> str:
         of_total = f" of about {self.total}" if self.total else ""

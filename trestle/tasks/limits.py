@@ -6,8 +6,9 @@ answers come back. With a Prefect server, each request first takes a slot from a
 concurrency limit used as a rate limit, so every worker draws on one budget:
 
 * ``trestle-xero-<tenant id>``: ``sync.xero_calls_per_minute`` per tenant (Xero allows 60);
-* ``trestle-procore-<hash of client id>``: ``sync.procore_calls_per_minute`` per Procore app
-  (Procore's limits are per app; the client id is hashed to keep it out of the UI).
+* ``trestle-procore-<hash of client id and company id>``: ``sync.procore_calls_per_minute`` per
+  Procore app and company (a service account's hourly limit is counted per company when requests
+  name the company, as Trestle's always do; the client id is hashed to keep it out of the UI).
 
 A token bucket lets ``capacity`` calls through at once and refills at ``slot_decay_per_second``;
 any 60-second window then admits at most ``capacity + 60 × decay`` calls, which is set to the
@@ -55,8 +56,9 @@ def shared_limits_enabled(settings: TrestleSettings) -> bool:
 
 
 def shared_limits_for(settings: TrestleSettings) -> dict[str, SharedLimit]:
-    """The budgets this pair's calls draw on, by system."""
-    procore_app = hashlib.sha256((settings.procore.client_id or "").encode()).hexdigest()[:12]
+    """The budgets this pair's calls draw on, by system: per Xero tenant, per Procore app and company."""
+    app_and_company = f"{settings.procore.client_id or ''}/{settings.procore.company_id or ''}"
+    procore_app = hashlib.sha256(app_and_company.encode()).hexdigest()[:12]
     tenant = (settings.xero.tenant_id or "none").lower()
     return {
         "xero": SharedLimit(f"trestle-xero-{tenant}", settings.sync.xero_calls_per_minute),
