@@ -17,7 +17,6 @@ from typing import Any
 for _name, _value in (
     ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
     ("DO_NOT_TRACK", "1"),
-    ("PREFECT_LOGGING_LEVEL", "WARNING"),
     # Prefect's temporary server takes ~7 s to start; on a busy 2-core box 20 s is too tight.
     ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"),
 ):
@@ -35,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from trestle.db import SchemaOutOfDate
     from trestle.settings import ConfigError
 
+    if args.handler not in (cmd_up, cmd_serve):
+        # Terminal commands print their own summary; served runs keep Prefect's INFO logs for the UI.
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     if getattr(args, "pair", None):
         os.environ["TRESTLE_PAIR"] = args.pair
     try:

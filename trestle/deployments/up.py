@@ -135,8 +135,9 @@ def _wait_for_deployments(server: PrefectServer, serving: ChildProcess, expected
     while time.monotonic() < deadline:
         if not serving.running:
             raise StartupError(f"trestle serve exited with code {serving.process.returncode}:\n{serving.log_tail()}")
-        response = httpx.post(f"{server.api_url}/deployments/count", json={}, timeout=5)
-        if response.status_code == 200 and int(response.json()) >= expected:
+        response = httpx.post(f"{server.api_url}/deployments/filter", json={"limit": 200}, timeout=5)
+        ready = [item for item in response.json() if item.get("status") == "READY"] if response.is_success else []
+        if len(ready) >= expected:  # registered, and `serve` is polling for their runs
             return
         time.sleep(1)
     raise StartupError(f"trestle serve did not register {expected} deployments:\n{serving.log_tail()}")

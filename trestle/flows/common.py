@@ -55,7 +55,8 @@ def execute(
         flow=flow_name,
         pair=settings.pair,
         dry_run=options.dry_run,
-        started_at=datetime.now(UTC),
+        # The nightly run reports once its subflows are done: it started when the first of them did.
+        started_at=min([datetime.now(UTC), *(item.started_at for item in before or [] if item.started_at)]),
         procore_web_url=settings.procore.web_url,
         xero_web_url=settings.xero.web_url,
     )
