@@ -66,34 +66,34 @@ def _http_url(value: str) -> str:
     return value.rstrip("/")
 
 
-class ProcoreSettings(BaseModel):
-    """How to reach one Procore company."""
+class OAuthAppSettings(BaseModel):
+    """An app's credentials, the same for both systems."""
 
-    api_url: str = "https://api.procore.com"
-    login_url: str = "https://login.procore.com"
-    web_url: str = "https://app.procore.com"
-    company_id: int | None = None
     client_id: str | None = None
     client_secret: SecretStr | None = None
     client_secret_block: str | None = Field(None, description="Prefect Secret block holding client_secret")
     auth_mode: Literal["client_credentials", "refresh_token"] = "client_credentials"
     refresh_token: SecretStr | None = Field(None, description="first refresh token (refresh_token mode)")
 
+
+class ProcoreSettings(OAuthAppSettings):
+    """How to reach one Procore company."""
+
+    api_url: str = "https://api.procore.com"
+    login_url: str = "https://login.procore.com"
+    web_url: str = "https://app.procore.com"
+    company_id: int | None = None
+
     _urls = field_validator("api_url", "login_url", "web_url")(_http_url)
 
 
-class XeroSettings(BaseModel):
+class XeroSettings(OAuthAppSettings):
     """How to reach one Xero organisation (tenant)."""
 
     api_url: str = "https://api.xero.com"
     identity_url: str = "https://identity.xero.com"
     web_url: str = "https://go.xero.com"
     tenant_id: str | None = None
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-    client_secret_block: str | None = Field(None, description="Prefect Secret block holding client_secret")
-    auth_mode: Literal["client_credentials", "refresh_token"] = "client_credentials"
-    refresh_token: SecretStr | None = None
     scopes: str | None = None
 
     _urls = field_validator("api_url", "identity_url", "web_url")(_http_url)
@@ -199,28 +199,34 @@ class PairSettings(BaseModel):
     sync: dict[str, Any] = Field(default_factory=dict)
 
 
-_SETTINGS_CONFIG = SettingsConfigDict(
-    env_prefix=ENV_PREFIX,
-    env_nested_delimiter="_",
-    env_nested_max_split=1,
-    extra="ignore",
-)
+class _TrestleSources(BaseSettings):
+    """Where settings come from: keyword arguments, then ``TRESTLE_*`` variables, then the TOML file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="ignore",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = config_file_path()
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
 
 
-def _sources(
-    settings_cls: type[BaseSettings], init: PydanticBaseSettingsSource, env: PydanticBaseSettingsSource
-) -> tuple[PydanticBaseSettingsSource, ...]:
-    sources: list[PydanticBaseSettingsSource] = [init, env]
-    config_file = config_file_path()
-    if config_file is not None:
-        sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
-    return tuple(sources)
-
-
-class TrestleSettings(BaseSettings):
+class TrestleSettings(_TrestleSources):
     """Everything Trestle reads at start; see the README's configuration table."""
-
-    model_config = _SETTINGS_CONFIG
 
     home: Path = DEFAULT_HOME
     database_url: str | None = None
@@ -284,17 +290,6 @@ class TrestleSettings(BaseSettings):
             self.email.outbox_dir = self.home / "outbox"
         return self
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return _sources(settings_cls, init_settings, env_settings)
-
     def require_connections(self) -> None:
         """Fail with :class:`ConfigError` unless both systems' credentials are configured."""
         missing = [
@@ -335,23 +330,10 @@ def env_name(loc: tuple[Any, ...]) -> str:
     return ENV_PREFIX + "_".join(parts).upper()
 
 
-class _PairNames(BaseSettings):
+class _PairNames(_TrestleSources):
     """Only the ``pairs`` table: which pairs exist, without choosing one."""
 
-    model_config = _SETTINGS_CONFIG
-
     pairs: dict[str, Any] = Field(default_factory=dict)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return _sources(settings_cls, init_settings, env_settings)
 
 
 def pair_names() -> list[str]:

@@ -29,6 +29,7 @@ import pytest
 from prefect.flows import load_flow_from_entrypoint
 
 from tests.deployments.browser import Chromium, find_chromium
+from tests.deployments.prefect_api import PrefectApi
 from tests.integrations.apis import procore_api, tracking_options, xero_api
 from trestle.deployments.catalog import DEFAULT_TIMEZONE, WORK_POOL, deployment_specs
 from trestle.deployments.local import free_port, port_in_use
@@ -42,7 +43,6 @@ ROOT = Path(__file__).resolve().parents[2]
 READY = "Ctrl-C stops everything."
 STOPPED = "trestle up: stopped everything it started."
 STARTUP_TIMEOUT = 240.0
-TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 # The module's fixtures start an install and a nightly run: more than the suite's default per-test limit.
 pytestmark = pytest.mark.timeout(600)
@@ -84,11 +84,10 @@ class Up:
     def ui_url(self) -> str:
         return self.urls["ui"]
 
-    def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Call the Prefect REST API; the JSON answer."""
-        response = httpx.request(method, f"{self.api_url}{path}", timeout=30, **kwargs)
-        assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
-        return response.json() if response.content else None
+    @property
+    def api(self) -> PrefectApi:
+        """The Prefect REST API of this install."""
+        return PrefectApi(self.api_url)
 
     def serve_log(self, lines: int = 40) -> str:
         log = self.home / "logs" / "serve.log"
@@ -286,28 +285,16 @@ def _stage(project: dict[str, Any]) -> str | None:
     return project.get("stage") or (project.get("project_stage") or {}).get("name")
 
 
-def _deployment(up: Up, name: str) -> dict[str, Any]:
-    found = up.api("POST", "/deployments/filter", json={"deployments": {"name": {"any_": [name]}}})
-    assert len(found) == 1, f"deployment {name!r}: {len(found)} found"
-    return found[0]
-
-
 def _run_deployment(
     up: Up, name: str, parameters: dict[str, Any] | None = None, timeout: float = 300
 ) -> dict[str, Any]:
     """Start a flow run of deployment ``name`` as the UI's Run button does and wait until it ends."""
-    deployment = _deployment(up, name)
-    body = {"parameters": parameters} if parameters else {}
-    run_id = up.api("POST", f"/deployments/{deployment['id']}/create_flow_run", json=body)["id"]
-    deadline = time.monotonic() + timeout
-    run: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        assert up.process.poll() is None, f"trestle up exited while {name} ran:\n{up.output}\n{up.serve_log()}"
-        run = up.api("GET", f"/flow_runs/{run_id}")
-        if run["state_type"] in TERMINAL:
-            return run
-        time.sleep(2)
-    pytest.fail(f"{name} run {run_id} still {run.get('state_type')} after {timeout:.0f} s:\n{up.serve_log()}")
+    run_id = up.api.start_run(name, parameters)
+
+    def still_serving() -> str | None:
+        return None if up.process.poll() is None else f"trestle up exited while {name} ran:\n{up.output}"
+
+    return up.api.wait([run_id], timeout, still_serving=still_serving, details=up.serve_log)[run_id]
 
 
 @pytest.fixture(scope="module")

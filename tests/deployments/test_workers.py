@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from tests.deployments.prefect_api import PrefectApi
 from tests.integrations.apis import procore_api, tracking_options, xero_api
 from tests.postgres import temporary_database
 from trestle.deployments.catalog import WORK_POOL
@@ -31,7 +31,6 @@ from trestle.sandbox.server import Sandboxes, start_sandboxes
 
 ROOT = Path(__file__).resolve().parents[2]
 PAIRS = {"alpha": 1, "bravo": 2}  # pair name -> sandbox seed
-TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
 @dataclass
@@ -43,10 +42,10 @@ class Install:
     database_url: str
     env: dict[str, str]
 
-    def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = httpx.request(method, f"{self.server.api_url}{path}", timeout=30, **kwargs)
-        response.raise_for_status()
-        return response.json() if response.content else None
+    @property
+    def api(self) -> PrefectApi:
+        """The Prefect REST API of this install."""
+        return PrefectApi(self.server.api_url)
 
 
 def _pair_table(name: str, env: dict[str, str], *, secret_in_block: bool) -> str:
@@ -142,39 +141,18 @@ def _save_secret_block(name: str, value: str, env: dict[str, str]) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def _deployment(install: Install, name: str) -> dict[str, Any]:
-    found = install.api("POST", "/deployments/filter", json={"deployments": {"name": {"any_": [name]}}})
-    assert len(found) == 1, f"deployment {name} not found"
-    return found[0]
-
-
-def _wait_for(install: Install, run_ids: list[str], timeout: float = 480) -> dict[str, dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    runs: dict[str, dict[str, Any]] = {}
-    while time.monotonic() < deadline:
-        runs = {run_id: install.api("GET", f"/flow_runs/{run_id}") for run_id in run_ids}
-        if all(run["state_type"] in TERMINAL for run in runs.values()):
-            return runs
-        time.sleep(2)
-    states = {run_id: run["state_type"] for run_id, run in runs.items()}
-    pytest.fail(f"flow runs did not finish in {timeout:.0f} s: {states}")
-
-
 def _when(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def test_two_workers_run_two_pairs_in_parallel_on_postgres_without_crossing_data(install: Install) -> None:
-    deployments = {name: _deployment(install, f"nightly-{name}") for name in PAIRS}
+    deployments = {name: install.api.deployment(f"nightly-{name}") for name in PAIRS}
     for name, deployment in deployments.items():
         assert deployment["parameters"]["pair"] == name
         assert deployment["work_pool_name"] == WORK_POOL
         assert f"pair:{name}" in deployment["tags"]
-    run_ids = {
-        name: install.api("POST", f"/deployments/{deployment['id']}/create_flow_run", json={})["id"]
-        for name, deployment in deployments.items()
-    }
-    runs = _wait_for(install, list(run_ids.values()))
+    run_ids = {name: install.api.start_run(f"nightly-{name}") for name in PAIRS}
+    runs = install.api.wait(list(run_ids.values()), timeout=480)
     for name, run_id in run_ids.items():
         assert runs[run_id]["state_type"] == "COMPLETED", f"{name}: {runs[run_id]['state']}"
 

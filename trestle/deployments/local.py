@@ -118,13 +118,15 @@ def start_prefect_server(
     database_url: str | None = None,
     scheduler: bool = True,
     env: Mapping[str, str] | None = None,
+    log_path: Path | None = None,
     startup_timeout: float = 180.0,
 ) -> PrefectServer:
     """Start a Prefect server and wait until its API answers.
 
     Its state lives under ``home`` (``PREFECT_HOME``) unless ``database_url`` names another
     database (``postgresql+asyncpg://...`` for an install with several workers). The UI is told
-    the API's address, so it works when opened from this machine's browser.
+    the API's address, so it works when opened from this machine's browser. Its output goes to
+    ``log_path`` (default ``home/logs/prefect-server.log``).
     """
     if port_in_use(host, port):
         raise StartupError(f"{host}:{port} is already in use (another Prefect server?); choose another --port")
@@ -143,7 +145,7 @@ def start_prefect_server(
         server_env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
     home.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port), "--analytics-off"]
-    child = ChildProcess.start("prefect server", argv, env=server_env, log_path=home / "logs" / "prefect-server.log")
+    child = ChildProcess.start("prefect server", argv, env=server_env, log_path=log_path or home / "logs" / "prefect-server.log")
     server = PrefectServer(host, port, child)
     try:
         wait_for_http(f"{api_url}/health", child, timeout=startup_timeout)

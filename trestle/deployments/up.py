@@ -94,7 +94,9 @@ def _start_everything(options: UpOptions, started: list[Any]) -> list[str]:
     upgrade(engine)
     lines.append(f"Link store:  {engine.url.render_as_string(hide_password=True)}")
 
-    server = start_prefect_server(home=home / "prefect", host=options.host, port=options.port)
+    server = start_prefect_server(
+        home=home / "prefect", host=options.host, port=options.port, log_path=home / "logs" / "prefect-server.log"
+    )
     started.append(server)
     os.environ.update(server.env)
     ensure_process_work_pool(WORK_POOL, os.environ)

@@ -56,7 +56,7 @@ def execute(
         pair=settings.pair,
         dry_run=options.dry_run,
         # The nightly run reports once its subflows are done: it started when the first of them did.
-        started_at=min([datetime.now(UTC), *(item.started_at for item in before or [] if item.started_at)]),
+        started_at=min([datetime.now(UTC), *(item.started_at for item in before or [])]),
         procore_web_url=settings.procore.web_url,
         xero_web_url=settings.xero.web_url,
     )

@@ -66,14 +66,22 @@ def shared_limits_for(settings: TrestleSettings) -> dict[str, SharedLimit]:
     }
 
 
+# Limits this process has already made sure of: the nightly run's subflows share one process and
+# would otherwise each read them again.
+_ENSURED: set[SharedLimit] = set()
+
+
 def ensure_shared_limits(limits: dict[str, SharedLimit]) -> None:
     """Create each limit on the Prefect server, or correct its size, so runs can take slots."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
     from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
+    missing = [limit for limit in limits.values() if limit not in _ENSURED]
+    if not missing:
+        return
     with get_client(sync_client=True) as client:
-        for limit in limits.values():
+        for limit in missing:
             try:
                 existing = client.read_global_concurrency_limit_by_name(limit.name)
             except ObjectNotFound:
@@ -97,6 +105,7 @@ def ensure_shared_limits(limits: dict[str, SharedLimit]) -> None:
                         limit=limit.capacity, slot_decay_per_second=limit.slot_decay_per_second
                     ),
                 )
+    _ENSURED.update(missing)
 
 
 def slot_taker(limit: SharedLimit) -> Callable[[], None]:
