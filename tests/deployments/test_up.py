@@ -28,7 +28,7 @@ import httpx
 import pytest
 from prefect.flows import load_flow_from_entrypoint
 
-from tests.deployments.browser import Chromium, find_chromium
+from tests.browser import Chromium, require_chromium
 from tests.deployments.prefect_api import PrefectApi
 from tests.integrations.apis import procore_api, tracking_options, xero_api
 from trestle.deployments.catalog import DEFAULT_TIMEZONE, WORK_POOL, deployment_specs
@@ -430,10 +430,7 @@ def test_scheduled_integration_deployment_runs_its_flow(up: Up, nightly_run: dic
 def test_ui_shows_the_deployments_and_the_nightly_runs_artifacts(
     up: Up, nightly_run: dict[str, Any], tmp_path: Path
 ) -> None:
-    executable = find_chromium()
-    if executable is None:
-        pytest.skip("no Chromium (/usr/bin/chromium) to render the Prefect UI with")
-    browser = Chromium(executable)
+    browser = Chromium(require_chromium())
     shots = Path(os.environ.get("TRESTLE_SCREENSHOT_DIR") or tmp_path)
     # The address trestle up prints sends a browser on to the default UI (Prefect 3.8: the new UI under /v2).
     landing = httpx.get(f"{up.ui_url}/", headers={"Accept": "text/html"}, follow_redirects=True, timeout=30)

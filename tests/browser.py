@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
 FLAGS = (
     "--headless",
@@ -39,6 +41,17 @@ def find_chromium() -> str | None:
         if candidate and (found := shutil.which(candidate)):
             return found
     return None
+
+
+def require_chromium() -> str:
+    """The Chromium executable, or skip the test; where ``TRESTLE_REQUIRE_CHROMIUM=1`` (CI), fail instead."""
+    executable = find_chromium()
+    if executable is None:
+        message = "no Chromium (/usr/bin/chromium) to render pages with"
+        if os.environ.get("TRESTLE_REQUIRE_CHROMIUM") == "1":
+            pytest.fail(message + " (required when TRESTLE_REQUIRE_CHROMIUM=1)")
+        pytest.skip(message)
+    return executable
 
 
 @dataclass
