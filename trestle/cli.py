@@ -138,6 +138,11 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--xero-port", type=int, default=4010, help="Xero simulator port (0: any free port)")
     parser.add_argument("--procore-port", type=int, default=4020, help="Procore simulator port (0: any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--lenient",
+        action="store_true",
+        help="turn strict mode off: do not check requests and responses against the official API specs",
+    )
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -153,6 +158,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         host=args.host,
         xero_port=args.xero_port,
         procore_port=args.procore_port,
+        strict=not args.lenient,
     )
     print(f"Xero sandbox:    {sandboxes.xero.url}  (dataset {args.dataset}, seed {args.seed})")
     print(f"Procore sandbox: {sandboxes.procore.url}")

@@ -145,7 +145,9 @@ def start_prefect_server(
         server_env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
     home.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port), "--analytics-off"]
-    child = ChildProcess.start("prefect server", argv, env=server_env, log_path=log_path or home / "logs" / "prefect-server.log")
+    child = ChildProcess.start(
+        "prefect server", argv, env=server_env, log_path=log_path or home / "logs" / "prefect-server.log"
+    )
     server = PrefectServer(host, port, child)
     try:
         wait_for_http(f"{api_url}/health", child, timeout=startup_timeout)

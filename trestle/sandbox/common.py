@@ -237,6 +237,9 @@ class SandboxRuntime:
     stats: RequestStats = field(default_factory=RequestStats)
     tokens: TokenRegistry = field(default_factory=TokenRegistry)
     public_url: str = "http://127.0.0.1"
+    # Strict mode: every response is checked against the official schema of its operation and every
+    # request against the operation's documented parameters and fields (docs/FIDELITY.md).
+    strict: bool = True
 
     def __post_init__(self) -> None:
         self.clock = Clock(parse_rate_limit_mode(self.rate_limit_mode) or 1.0)

@@ -48,6 +48,7 @@ def start_sandboxes(
     host: str = "127.0.0.1",
     xero_port: int = 0,
     procore_port: int = 0,
+    strict: bool = True,
 ) -> Sandboxes:
     """Serve both simulators (port 0 picks a free port) and return them with their settings."""
     from trestle.sandbox.procore import create_app as create_procore_app
@@ -61,6 +62,7 @@ def start_sandboxes(
             seed=seed,
             rate_limit_mode=rate_limits,
             state_dir=state_dir,
+            strict=strict,
         )
         for name in ("xero", "procore")
     }
