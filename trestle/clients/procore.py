@@ -6,6 +6,11 @@ header's ``rel="next"``; incremental reads use ``filters[updated_at]=<from>...<t
 ``origin_id``) and always answer 200 with ``entities`` and ``errors``, merged into a
 :class:`SyncResult`. Plain POSTs are not idempotent: a lost answer raises
 :class:`~trestle.clients.errors.OutcomeUnknownError` and is never resent.
+
+Views: where an operation has a ``view`` parameter, the client asks for the view whose documented
+attribute set carries what Trestle reads (:data:`VIEWS`; the sets are in
+``trestle/sandbox/procore/view_tables.py`` and docs/FIDELITY.md). Query parameters are spelled as
+the operation documents them (``filters[id]`` on commitments, ``filters[id][]`` on vendors).
 """
 
 from __future__ import annotations
@@ -42,6 +47,15 @@ from trestle.models.procore import (
 
 PER_PAGE = 1000
 SYNC_BATCH_SIZE = 1000
+#: The view each read asks for: the narrowest documented one that carries the fields Trestle reads.
+VIEWS = {
+    # v1.1 projects: 'compact' is only id and name; project_number, stage, active, origin_id need 'normal'
+    "projects": "normal",
+    # standard cost codes: 'default' is only id and list id; code, full_code, name, origin_id need 'extended'
+    "standard_cost_codes": "extended",
+    # requisitions v1.1: items[] are "included only when the views query param includes 'extended' or 'items'"
+    "requisitions": "items",
+}
 CommitmentKind = Literal["work_order", "purchase_order"]
 EntityT = TypeVar("EntityT", bound=BaseModel)
 
@@ -267,6 +281,7 @@ class ProcoreClient(RestClient):
             "filters[updated_at]": self._updated(updated_since),
             "filters[origin_id]": origin_id,
             "filters[by_status]": by_status,
+            "view": VIEWS["projects"],
         }
         for item in self._iter("/rest/v1.1/projects", params=params):
             yield Project.model_validate(item)
@@ -323,7 +338,11 @@ class ProcoreClient(RestClient):
 
     def iter_standard_cost_codes(self, list_id: int) -> Iterator[StandardCostCode]:
         """The codes of one company list."""
-        params = {"company_id": self.company_id, "standard_cost_code_list_id": list_id}
+        params = {
+            "company_id": self.company_id,
+            "standard_cost_code_list_id": list_id,
+            "view": VIEWS["standard_cost_codes"],
+        }
         for item in self._iter("/rest/v1.0/standard_cost_codes", params=params):
             yield StandardCostCode.model_validate(item)
 
@@ -353,7 +372,7 @@ class ProcoreClient(RestClient):
             "project_id": project_id,
             "filters[updated_at]": self._updated(updated_since),
             "filters[status]": status,
-            "filters[id][]": list(ids) if ids else None,
+            "filters[id]": list(ids) if ids else None,
         }
         for item in self._iter(f"/rest/v1.0/{kind}_contracts", params=params):
             yield Commitment.model_validate(item)
@@ -367,21 +386,21 @@ class ProcoreClient(RestClient):
     def iter_requisitions(
         self, project_id: int, *, updated_since: datetime | None = None, status: str | None = None
     ) -> Iterator[Requisition]:
-        """Subcontractor invoices of a project (v1.1)."""
+        """Subcontractor invoices of a project (v1.1, with their ``items``)."""
         params = {
             "project_id": project_id,
             "filters[updated_at]": self._updated(updated_since),
             "filters[status]": status,
+            "view": VIEWS["requisitions"],
         }
         for item in self._iter("/rest/v1.1/requisitions", params=params):
             yield Requisition.model_validate(item)
 
     def requisition(self, project_id: int, requisition_id: int) -> Requisition:
-        """One subcontractor invoice with its summary."""
+        """One subcontractor invoice with its summary and ``items``."""
         route = "/rest/v1.1/requisitions/{id}"
-        return Requisition.model_validate(
-            self._get(f"/rest/v1.1/requisitions/{requisition_id}", route, project_id=project_id)
-        )
+        path = f"/rest/v1.1/requisitions/{requisition_id}"
+        return Requisition.model_validate(self._get(path, route, project_id=project_id, view=VIEWS["requisitions"]))
 
     def update_requisition_origin(
         self,

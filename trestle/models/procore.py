@@ -184,6 +184,14 @@ class VendorRef(ProcoreModel):
     origin_data: str | None = None
 
 
+def _vendor_name_to_ref(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+ListOrShowVendor = Annotated[VendorRef | None, BeforeValidator(_vendor_name_to_ref)]
+"""The direct cost list sends ``vendor`` as the vendor's name (a string); show sends ``{id, name}``."""
+
+
 class CommitmentLineItem(ProcoreModel):
     """A schedule-of-values line of a commitment."""
 
@@ -289,6 +297,7 @@ class RequisitionItem(ProcoreModel):
     work_completed_retainage_retained_this_period: Money | None = None
     materials_stored_retainage_currently_retained: Money | None = None
     position: int | None = None
+    line_number: str | None = None  # a string in Procore's schema ("1", not 1)
 
 
 class Requisition(ProcoreModel):
@@ -349,7 +358,7 @@ class DirectCost(ProcoreModel):
     payment_date: OptionalDate = None
     terms: str | None = None
     description: str | None = None
-    vendor: VendorRef | None = None
+    vendor: ListOrShowVendor = None
     vendor_id: int | None = None
     vendor_name: str | None = None
     amount: Money | None = None

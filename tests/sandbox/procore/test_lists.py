@@ -89,7 +89,12 @@ def test_projects_by_stage_and_status(api: httpx.Client, company_id: int, state)
     stage = next(s for s in state.project_stages.values() if s["name"] == "Send to Xero")
     projects = api.get(
         "/rest/v1.1/projects",
-        params={"company_id": company_id, "filters[by_stage]": stage["id"], "filters[by_status]": "All"},
+        params={
+            "company_id": company_id,
+            "filters[by_stage]": stage["id"],
+            "filters[by_status]": "All",
+            "view": "normal",
+        },
     ).json()
     expected = {p["id"] for p in state.projects.values() if p["project_stage_id"] == stage["id"]}
     assert {p["id"] for p in projects} == expected

@@ -18,7 +18,7 @@ def test_sync_actions_for_projects_commitments_cost_codes_and_direct_costs(
             "/rest/v1.0/work_order_contracts/sync",
             {"project_id": project_id, "updates": [{"origin_id": "w-1", "title": "Sync WO", "vendor_id": vendor_id}]},
         ),
-        ("/rest/v1.0/cost_codes/sync", {"project_id": project_id, "updates": [{"code": "99-500", "name": "Extra"}]}),
+        (f"/rest/v1.0/cost_codes/sync?project_id={project_id}", {"updates": [{"code": "99-500", "name": "Extra"}]}),
         (
             f"/rest/v1.0/projects/{project_id}/direct_costs/sync",
             {"updates": [{"invoice_number": "S-1", "vendor_id": vendor_id, "direct_cost_type": "invoice"}, {"id": 1}]},

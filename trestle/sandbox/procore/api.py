@@ -17,7 +17,9 @@ from . import routes_commitments, routes_company, routes_cost_codes, routes_invo
 from .auth import DEFAULT_TOKEN_TTL, OAuthServer, oauth_router
 from .guard import RateLimiter, RateLimits, install_guard
 from .seed import build_state
+from .spec import load_spec
 from .state import ApiError, ProcoreState, ValidationFailed
+from .strict import install_strict
 
 SAVE_DELAY_SECONDS = 1.0
 
@@ -50,13 +52,16 @@ class StateSaver:
 
 
 def _install_error_answers(app: FastAPI) -> None:
+    def status(request: Request, wanted: int) -> int:
+        return load_spec().error_status(request.method, request.url.path, wanted)
+
     @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> Response:
-        return JSONResponse({"errors": exc.message}, status_code=exc.status)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        return JSONResponse({"errors": exc.message}, status_code=status(request, exc.status))
 
     @app.exception_handler(ValidationFailed)
-    async def validation_failed(_: Request, exc: ValidationFailed) -> Response:
-        return JSONResponse({"errors": exc.errors}, status_code=exc.status)
+    async def validation_failed(request: Request, exc: ValidationFailed) -> Response:
+        return JSONResponse({"errors": exc.errors}, status_code=status(request, exc.status))
 
     @app.exception_handler(RequestValidationError)
     async def bad_parameters(request: Request, exc: RequestValidationError) -> Response:
@@ -104,6 +109,8 @@ def create_app(
         app.state.procore = build_state(build_scenario(dataset, seed))
         runtime.dataset, runtime.seed = dataset, seed
         saver.flush()
+
+    install_strict(app, runtime)  # first installed = innermost: it sees what the routes answer
 
     @app.middleware("http")
     async def persist_writes(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

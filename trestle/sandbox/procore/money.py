@@ -182,7 +182,7 @@ def requisition_items(state: ProcoreState, record: Record) -> list[Record]:
                 "item_type": "contract_item",
                 "accounting_method": commitment["accounting_method"],
                 "position": position,
-                "line_number": position + 1,
+                "line_number": str(position + 1),  # a string in every requisition item schema
                 "description_of_work": line.get("description"),
                 "scheduled_value": line.get("amount", ZERO),
                 "gross_amount": gross,

@@ -23,6 +23,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from .state import ApiError, Record
+from .view_tables import requested_view
 from .wire import parse_timestamp, to_wire
 
 DEFAULT_PER_PAGE = 100
@@ -148,7 +149,7 @@ def link_header(request: Request, page: int, last_page: int, per_page: int) -> s
 def paginate(
     request: Request, records: list[Record], render: Callable[[Record], Any], headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    """One page of ``records`` rendered with ``render``, with Total/Per-Page/Link headers."""
+    """One page of ``records``, rendered and cut to the requested view, with Total/Per-Page/Link headers."""
     per_page = min(_int_param(request, "per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
     page = _int_param(request, "page", 1)
     total = len(records)
@@ -160,4 +161,5 @@ def paginate(
         "Link": link_header(request, page, last_page, per_page),
         **(headers or {}),
     }
-    return JSONResponse(to_wire([render(record) for record in chunk]), headers=response_headers)
+    view = requested_view(request)
+    return JSONResponse(to_wire([view.apply(render(record)) for record in chunk]), headers=response_headers)

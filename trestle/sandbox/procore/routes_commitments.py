@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 
 from . import money, rules, views
 from .paging import COMMON_MATCHERS, Filters, apply_filters, match_ids, match_text, paginate, parse_filters
-from .routing import SyncTarget, answer, body_int, int_param, json_body, run_sync, state_of, wrapped
+from .routing import SyncTarget, answer, answer_view, body_int, int_param, json_body, run_sync, state_of, wrapped
 from .state import COMMITMENT_RESOURCES, ProcoreState, Record, ValidationFailed, not_found
 
 router = APIRouter()
@@ -117,7 +117,7 @@ def _register_commitment_routes(resource: str, type_name: str) -> None:
         project_id = int_param(request, "project_id")
         assert project_id is not None
         record = state.commitment(commitment_id, project_id, type_name)
-        return answer(views.line_item(state, record, _line(record, line_id), embedded=False))
+        return answer_view(request, views.line_item(state, record, _line(record, line_id), embedded=False))
 
     async def update_line_item(request: Request, commitment_id: int, line_id: int) -> Response:
         state = state_of(request)
@@ -209,7 +209,7 @@ async def update_payment(request: Request, payment_id: int) -> Response:
 
 @router.delete("/rest/v1.0/contract_payments/{payment_id}")
 async def delete_payment(request: Request, payment_id: int) -> Response:
-    """Delete a payment (204); a synced one (origin_id set) is refused with 422."""
+    """Delete a payment: 200 with no body (the spec documents "200 OK" and no schema); 422 once synced."""
     state = state_of(request)
     commitment = _payment_scope(state, {}, request)
     record = _payment(state, commitment, payment_id)
@@ -217,4 +217,4 @@ async def delete_payment(request: Request, payment_id: int) -> Response:
         raise ValidationFailed({"base": ["The payment is synced to an ERP (origin_id is set)"]})
     del state.contract_payments[payment_id]
     commitment["updated_at"] = state.now()
-    return Response(status_code=204)
+    return Response(status_code=200)

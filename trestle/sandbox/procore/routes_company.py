@@ -14,6 +14,7 @@ from .paging import COMMON_MATCHERS, Matcher, apply_filters, apply_sort, match_t
 from .routing import (
     SyncTarget,
     answer,
+    answer_view,
     body_int,
     check_company,
     int_param,
@@ -107,7 +108,7 @@ def _project_sync_target(state: ProcoreState) -> SyncTarget:
         find_by_origin=lambda origin: state.find_by_origin(state.projects, origin),
         create=lambda attrs: rules.create_project(state, attrs),
         update=lambda record, attrs: rules.update_project(state, record, attrs),
-        render=lambda record: views.project_show(state, record),
+        render=lambda record: views.project_synced(state, record),
     )
 
 
@@ -125,7 +126,7 @@ async def show_project(request: Request, project_id: int) -> Response:
     """One project."""
     state = state_of(request)
     check_company(state, int_param(request, "company_id"))
-    return answer(views.project_show(state, state.project(project_id)))
+    return answer_view(request, views.project_show(state, state.project(project_id)))
 
 
 @router.patch("/rest/v1.0/projects/{project_id}")
@@ -169,11 +170,11 @@ async def list_vendors(request: Request) -> Response:
 
 @router.post("/rest/v1.0/vendors")
 async def create_vendor(request: Request) -> Response:
-    """Create a company vendor (201); a taken origin_id is a 409."""
+    """Create a company vendor (201); a taken origin_id is a 400 (the only error status the spec lists)."""
     state = state_of(request)
     body = await json_body(request)
     check_company(state, body_int(body, request, "company_id"))
-    return answer(views.vendor(rules.create_vendor(state, wrapped(body, "vendor"))), status=201)
+    return answer_view(request, views.vendor(rules.create_vendor(state, wrapped(body, "vendor"))), status=201)
 
 
 @router.patch("/rest/v1.0/vendors/sync")
@@ -197,7 +198,7 @@ async def show_vendor(request: Request, vendor_id: int) -> Response:
     """One active vendor."""
     state = state_of(request)
     check_company(state, int_param(request, "company_id"))
-    return answer(views.vendor(_vendor(state, vendor_id)))
+    return answer_view(request, views.vendor(_vendor(state, vendor_id)))
 
 
 @router.patch("/rest/v1.0/vendors/{vendor_id}")
@@ -207,7 +208,7 @@ async def update_vendor(request: Request, vendor_id: int) -> Response:
     body = await json_body(request)
     check_company(state, body_int(body, request, "company_id"))
     record = rules.update_vendor(state, _vendor(state, vendor_id, active=None), wrapped(body, "vendor"))
-    return answer(views.vendor(record))
+    return answer_view(request, views.vendor(record))
 
 
 @router.get("/rest/v1.0/companies/{company_id}/vendors/inactive")
@@ -225,4 +226,4 @@ async def reactivate_vendor(request: Request, company_id: int, vendor_id: int) -
     state = state_of(request)
     check_company(state, company_id)
     record = rules.update_vendor(state, _vendor(state, vendor_id, active=False), {"is_active": True})
-    return answer(views.vendor(record))
+    return answer_view(request, views.vendor(record))

@@ -104,7 +104,13 @@ async def list_tax_codes(request: Request) -> Response:
     """The company's tax codes."""
     state = state_of(request)
     check_company(state, int_param(request, "company_id"))
-    return paginate(request, _sorted(state.tax_codes), lambda record: pick(record, TAX_CODE_FIELDS))
+    return paginate(request, _sorted(state.tax_codes), _tax_code)
+
+
+def _tax_code(record: Record) -> Record:
+    """A tax code; ``rate1`` is a JSON number (its schema says ``number``, unlike money amounts)."""
+    rate = record.get("rate1")
+    return {**pick(record, TAX_CODE_FIELDS), "rate1": None if rate is None else float(rate)}
 
 
 @router.get("/rest/v1.0/line_item_types")

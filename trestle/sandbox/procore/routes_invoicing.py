@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 
 from . import money, rules, views
 from .paging import COMMON_MATCHERS, apply_filters, match_ids, match_text, paginate, parse_filters
-from .routing import SyncTarget, answer, body_int, int_param, json_body, run_sync, state_of, wrapped
+from .routing import SyncTarget, answer, answer_view, body_int, int_param, json_body, run_sync, state_of, wrapped
 from .state import ApiError, ProcoreState, Record, not_found
 
 router = APIRouter()
@@ -58,14 +58,14 @@ def _register_requisition_routes(version: str) -> None:
     async def show_requisition(request: Request, requisition_id: int) -> Response:
         state = state_of(request)
         record = _requisition(state, requisition_id, _project_id(request))
-        return answer(views.requisition(state, record, version=version))
+        return answer_view(request, views.requisition(state, record, version=version))
 
     async def update_requisition(request: Request, requisition_id: int) -> Response:
         state = state_of(request)
         body = await json_body(request)
         record = _requisition(state, requisition_id, body_int(body, request, "project_id"))
         money.update_requisition(state, record, wrapped(body, "requisition"))
-        return answer(views.requisition(state, record, version=version))
+        return answer_view(request, views.requisition(state, record, version=version, updated=True))
 
     router.add_api_route(base, list_requisitions, methods=["GET"])
     router.add_api_route(f"{base}/{{requisition_id}}", show_requisition, methods=["GET"])
@@ -114,7 +114,8 @@ def _register_direct_cost_reads(version: str) -> None:
 
     async def show_direct_cost(request: Request, project_id: int, direct_cost_id: int) -> Response:
         state = state_of(request)
-        return answer(views.direct_cost(state, _direct_cost(state, project_id, direct_cost_id), show=True))
+        record = _direct_cost(state, project_id, direct_cost_id)
+        return answer(views.direct_cost(state, record, show=True, version=version))
 
     async def update_direct_cost(request: Request, project_id: int, direct_cost_id: int) -> Response:
         state = state_of(request)
@@ -124,7 +125,7 @@ def _register_direct_cost_reads(version: str) -> None:
         if not isinstance(attrs, dict):
             raise ApiError(400, "param is missing or the value is empty: direct_cost")
         money.update_direct_cost(state, record, attrs)
-        return answer(views.direct_cost(state, record, show=True))
+        return answer(views.direct_cost(state, record, show=True, version=version))
 
     router.add_api_route(base, list_direct_costs, methods=["GET"])
     if version == "v1.0":  # the sync action lives on v1.0 only; register it before /{id}
@@ -135,11 +136,11 @@ def _register_direct_cost_reads(version: str) -> None:
 
 
 async def delete_direct_cost(request: Request, project_id: int, direct_cost_id: int) -> Response:
-    """Delete a direct cost (204); 422 while it is synced to an ERP (clear its origin_id first)."""
+    """Delete a direct cost: 200 ``{"id": …}`` (its documented answer); 422 while it is synced to an ERP."""
     state = state_of(request)
     record = _direct_cost(state, project_id, direct_cost_id)
     money.delete_direct_cost(state, record)
-    return Response(status_code=204)
+    return answer({"id": record["id"]})
 
 
 async def sync_direct_costs(request: Request, project_id: int) -> Response:
@@ -159,7 +160,7 @@ async def sync_direct_costs(request: Request, project_id: int) -> Response:
         # the sync body has no line_items (OAS): lines go through v1.1 create or the line item routes
         create=lambda attrs: money.create_direct_cost(state, project_id, attrs, []),
         update=lambda record, attrs: money.update_direct_cost(state, record, attrs),
-        render=lambda record: views.direct_cost(state, record, show=True),
+        render=lambda record: views.direct_cost(state, record, show=True, version="v1.0"),
     )
     return run_sync(body.get("updates"), target)
 
@@ -187,7 +188,7 @@ async def create_direct_cost_v10(request: Request, project_id: int) -> Response:
     state = state_of(request)
     state.project(project_id)
     record = money.create_direct_cost(state, project_id, wrapped(await json_body(request), "item"), [])
-    return answer(views.direct_cost(state, record, show=True), status=201)
+    return answer(views.direct_cost(state, record, show=True, version="v1.0"), status=201)
 
 
 _LINES = "/rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}/line_items"

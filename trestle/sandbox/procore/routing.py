@@ -18,6 +18,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from .state import ApiError, ProcoreState, Record, ValidationFailed
+from .view_tables import apply_view
 from .wire import to_wire
 
 MAX_SYNC_ITEMS = 1000
@@ -80,6 +81,11 @@ def wrapped(body: dict[str, Any], key: str) -> dict[str, Any]:
 def answer(data: Any, status: int = 200) -> JSONResponse:
     """A JSON response in Procore's wire format."""
     return JSONResponse(to_wire(data), status_code=status)
+
+
+def answer_view(request: Request, data: Any, status: int = 200) -> JSONResponse:
+    """A JSON response with the record cut to the view ``request`` asked for (``view_tables.py``)."""
+    return answer(apply_view(request, data), status)
 
 
 @dataclass

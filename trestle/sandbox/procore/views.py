@@ -42,6 +42,12 @@ PROJECT_SHOW_FIELDS = (
     "standard_cost_code_list_id", "is_erp_integrated", "accounting_project_number", "project_stage_id",
     "project_stage", "company", *_STAMPS,
 )  # fmt: skip
+#: ``PATCH /projects/sync`` entities: the show record less what that operation's entity schema lacks.
+PROJECT_SYNC_FIELDS = tuple(
+    name
+    for name in PROJECT_SHOW_FIELDS
+    if name not in ("company", "is_erp_integrated", "project_stage_id", "standard_cost_code_list_id")
+)
 STAGE_FIELDS = ("id", "name", "is_bidding_stage")
 COST_CODE_FIELDS = (
     "id", "code", "full_code", "sortable_code", "name", "parent", "position", "standard_cost_code_id",
@@ -106,7 +112,9 @@ DIRECT_COST_LIST_FIELDS = (
     "terms", "description", "vendor", "vendor_id", "vendor_name", "employee", "grand_total", "origin_id",
     "origin_data", "deleted_at", *_STAMPS,
 )  # fmt: skip
-DIRECT_COST_SHOW_FIELDS = (*DIRECT_COST_LIST_FIELDS, "line_items_count", "line_items", "project", "company")
+#: v1.0 show/create/update/sync records carry no lines, project or company (their 200 schemas); v1.1 do.
+DIRECT_COST_V10_SHOW_FIELDS = (*DIRECT_COST_LIST_FIELDS, "line_items_count")
+DIRECT_COST_SHOW_FIELDS = (*DIRECT_COST_V10_SHOW_FIELDS, "line_items", "project", "company")
 DIRECT_COST_LINE_FIELDS = tuple(name for name in LINE_ITEM_FIELDS)
 
 
@@ -142,6 +150,11 @@ def _project_full(state: ProcoreState, record: Record) -> Record:
 def project_list_item(state: ProcoreState, record: Record) -> Record:
     """Project as listed (``stage`` string plus ``project_stage``)."""
     return pick(_project_full(state, record), PROJECT_LIST_FIELDS)
+
+
+def project_synced(state: ProcoreState, record: Record) -> Record:
+    """Project as a sync action answers it."""
+    return pick(_project_full(state, record), PROJECT_SYNC_FIELDS)
 
 
 def project_show(state: ProcoreState, record: Record) -> Record:
@@ -214,10 +227,15 @@ def _commitment_full(state: ProcoreState, record: Record) -> Record:
 
 
 def commitment(state: ProcoreState, record: Record, *, show: bool = False) -> Record:
-    """Work order or purchase order contract; show adds ``line_items`` and ``payments_issued``."""
+    """Work order or purchase order contract; show adds ``line_items`` and ``payments_issued``.
+
+    A listed contract's ``vendor`` is ``{id, company}`` (the list schema); show adds its origin fields.
+    """
     full = _commitment_full(state, record)
     fields = COMMITMENT_FIELDS + COMMITMENT_TYPE_FIELDS[record["type"]]
     view = pick(full, fields)
+    if not show and view["vendor"] is not None:
+        view["vendor"] = pick(view["vendor"], ("id", "company"))
     if show:
         view["line_items"] = [line_item(state, record, line) for line in record["line_items"]]
         view["payments_issued"] = [
@@ -260,11 +278,14 @@ def _requisition_full(state: ProcoreState, record: Record) -> tuple[Record, list
     return full, items
 
 
-def requisition(state: ProcoreState, record: Record, *, version: str) -> Record:
-    """Subcontractor invoice: v1.0 without items, v1.1 with ``vendor_id`` and ``items``."""
+def requisition(state: ProcoreState, record: Record, *, version: str, updated: bool = False) -> Record:
+    """Subcontractor invoice: v1.0 without items, v1.1 with ``vendor_id`` and ``items``.
+
+    The v1.0 update answers without ``comment`` (its 200 schema has none, unlike list and show).
+    """
     full, items = _requisition_full(state, record)
     if version == "v1.0":
-        return pick(full, REQUISITION_V10_FIELDS)
+        return pick(full, tuple(name for name in REQUISITION_V10_FIELDS if not (updated and name == "comment")))
     full["items"] = [pick(item, REQUISITION_ITEM_FIELDS) for item in items]
     return pick(full, REQUISITION_V11_FIELDS)
 
@@ -274,8 +295,11 @@ def requisition_detail(state: ProcoreState, record: Record) -> list[Record]:
     return [pick(item, REQUISITION_DETAIL_FIELDS) for item in requisition_items(state, record)]
 
 
-def direct_cost(state: ProcoreState, record: Record, *, show: bool = False) -> Record:
-    """Direct cost; show adds ``line_items``, ``project`` and ``company``."""
+def direct_cost(state: ProcoreState, record: Record, *, show: bool = False, version: str = "v1.1") -> Record:
+    """Direct cost; the list's ``vendor`` is the vendor's name (its list schema), show's an ``{id, name}``.
+
+    Show adds ``line_items_count`` and, on v1.1 only, ``line_items``, ``project`` and ``company``.
+    """
     vendor_record = state.vendors.get(record.get("vendor_id"))
     project = state.projects[record["project_id"]]
     full: dict[str, Any] = {
@@ -289,6 +313,8 @@ def direct_cost(state: ProcoreState, record: Record, *, show: bool = False) -> R
         "company": {"id": state.company_id, "name": state.company["name"]},
     }
     if not show:
-        return pick(full, DIRECT_COST_LIST_FIELDS)
+        return pick({**full, "vendor": full["vendor_name"]}, DIRECT_COST_LIST_FIELDS)
+    if version == "v1.0":
+        return pick(full, DIRECT_COST_V10_SHOW_FIELDS)
     full["line_items"] = [line_item(state, record, line) for line in record["line_items"]]
     return pick(full, DIRECT_COST_SHOW_FIELDS)
