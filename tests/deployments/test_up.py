@@ -254,7 +254,7 @@ def gated_project(sandbox_settings: dict[str, str]) -> dict[str, Any]:
     with xero_api(env) as xero:
         known = set(tracking_options(xero, "Project"))
     with procore_api(env) as api:
-        params = {"company_id": company, "per_page": 1000, "filters[by_status]": "All"}
+        params = {"company_id": company, "per_page": 1000, "filters[by_status]": "All", "view": "normal"}
         projects = api.get("/rest/v1.1/projects", params=params).json()
         candidates = [
             project

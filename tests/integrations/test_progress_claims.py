@@ -46,7 +46,8 @@ def approved_claims(env: dict[str, str]) -> list[dict[str, Any]]:
     claims = []
     with procore_api(env) as api:
         for link in store(env).links("project"):
-            response = api.get("/rest/v1.1/requisitions", params={"project_id": link.procore_id, "per_page": 1000})
+            params = {"project_id": link.procore_id, "per_page": 1000, "view": "items"}
+            response = api.get("/rest/v1.1/requisitions", params=params)
             claims += [claim for claim in response.json() if claim["status"] in APPROVED]
     return claims
 
@@ -198,7 +199,8 @@ def give_unnumbered_project_a_number(env: dict[str, str]) -> None:
     """Fix the planted project without a number in Procore, as its project manager would."""
     with procore_api(env) as api:
         projects = api.get(
-            "/rest/v1.1/projects", params={"company_id": env["TRESTLE_PROCORE_COMPANY_ID"], "per_page": 1000}
+            "/rest/v1.1/projects",
+            params={"company_id": env["TRESTLE_PROCORE_COMPANY_ID"], "per_page": 1000, "view": "normal"},
         ).json()
         project = next(p for p in projects if not p.get("project_number") and p.get("stage") == "Send to Xero")
         api.patch(

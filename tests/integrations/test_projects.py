@@ -24,7 +24,12 @@ def procore_projects(env: dict[str, str]) -> list[dict[str, Any]]:
     with procore_api(env) as api:
         response = api.get(
             "/rest/v1.1/projects",
-            params={"company_id": env["TRESTLE_PROCORE_COMPANY_ID"], "per_page": 1000, "filters[by_status]": "All"},
+            params={
+                "company_id": env["TRESTLE_PROCORE_COMPANY_ID"],
+                "per_page": 1000,
+                "filters[by_status]": "All",
+                "view": "normal",
+            },
         )
     return response.json()
 

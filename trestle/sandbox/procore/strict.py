@@ -26,8 +26,11 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+import fastjsonschema
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from jsonschema import Draft202012Validator
@@ -157,20 +160,44 @@ def check_body(operation: Operation, raw: bytes) -> list[str]:
     return [problem for problem in problems if _generic(problem.split("'")[1]) not in tolerated]
 
 
+@dataclass(frozen=True)
+class _Validator:
+    """A compiled yes/no check (fastjsonschema: ~50x quicker) and, on failure, every error (jsonschema)."""
+
+    passes: Callable[[Any], Any]
+    explain: Draft202012Validator
+
+    def problems(self, payload: Any) -> list[str]:
+        try:
+            self.passes(payload)
+        except fastjsonschema.JsonSchemaValueException:
+            return [f"{error.json_path}: {error.message}" for error in self.explain.iter_errors(payload)]
+        return []
+
+
+@lru_cache(maxsize=512)
+def _validator(spec: ProcoreSpec, key: str, status: int, view: View | None) -> _Validator | None:
+    """The validator of one (operation, status, view): compiled once, not per response."""
+    schema = record_schema(spec.operations[key], status, view)
+    if schema is None:
+        return None
+    return _Validator(fastjsonschema.compile(schema), Draft202012Validator(schema))
+
+
 def check_response(operation: Operation, status: int, raw: bytes, view: View | None) -> list[str]:
     """Problems with an answer: undocumented status, a body outside the schema or the view."""
     if str(status) not in operation.responses and not (status >= 400 and "default" in operation.responses):
         return [f"status {status} is not documented (documented: {sorted(operation.responses)})"]
     if status >= 300:
         return []  # the extract documents no error bodies; the sandbox's are described in guard.py/api.py
-    schema = record_schema(operation, status, view)
-    if schema is None:
+    validator = _validator(load_spec(), operation.key, status, view)
+    if validator is None:
         return [] if not raw.strip() else [f"status {status} documents no body, yet one was sent"]
     try:
         payload = json.loads(raw)
     except ValueError:
         return [f"status {status} body is not JSON"]
-    return [f"{error.json_path}: {error.message}" for error in Draft202012Validator(schema).iter_errors(payload)]
+    return validator.problems(payload)
 
 
 def _refusal(status: int, operation: Operation, problems: list[str]) -> JSONResponse:

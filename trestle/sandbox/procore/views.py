@@ -245,10 +245,13 @@ def commitment(state: ProcoreState, record: Record, *, show: bool = False) -> Re
 
 
 def commitment_summary(state: ProcoreState, record: Record) -> Record:
-    """``GET /commitments`` item: both types, told apart by ``type`` (API_NOTES §9)."""
+    """``GET /commitments`` item: both types, and no ``type`` key.
+
+    API_NOTES §9 mentions a ``type`` key; the operation's schema has none, so the narrower reading wins.
+    """
     vendor_record = state.vendors.get(record.get("vendor_id"))
     full = {**record, "vendor": {"id": vendor_record["id"], "name": vendor_record["name"]} if vendor_record else None}
-    return {**pick(full, COMMITMENT_SUMMARY_FIELDS), "type": record["type"]}
+    return pick(full, COMMITMENT_SUMMARY_FIELDS)
 
 
 def payment(record: Record) -> Record:
