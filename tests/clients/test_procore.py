@@ -12,7 +12,7 @@ import pytest
 from tests.clients.conftest import PROCORE_COMPANY, Recorder, Sleeps
 from trestle.clients import ProcoreClient, StaticTokenAuthenticator, ValidationFailed, updated_at_filter
 from trestle.clients.procore import SYNC_BATCH_SIZE
-from trestle.models.procore import ContractPayment, Vendor
+from trestle.models.procore import ContractPayment, DirectCost, Vendor
 
 BASE = "https://api.procore.test"
 
@@ -145,3 +145,31 @@ def test_commitment_show_parses_lines_and_payments() -> None:
     assert commitment.payments_issued and commitment.payments_issued[0].amount == Decimal("500.00")
     assert commitment.updated_at == datetime(2020, 10, 19, 19, 17, 59, tzinfo=UTC)
     assert client_for(recorder).usage.calls("procore") == 0  # each client has its own counter by default
+
+
+def test_reads_ask_for_the_views_that_carry_what_trestle_reads() -> None:
+    recorder = Recorder(lambda request: httpx.Response(200, json=[]))
+    client = client_for(recorder)
+    list(client.iter_projects())
+    list(client.iter_standard_cost_codes(7))
+    list(client.iter_requisitions(11))
+    list(client.iter_commitments("work_order", 11, ids=[1, 2]))
+    views = {request.url.path: request.url.params.get("view") for request in recorder.requests}
+    assert views == {
+        "/rest/v1.1/projects": "normal",
+        "/rest/v1.0/standard_cost_codes": "extended",
+        "/rest/v1.1/requisitions": "items",
+        "/rest/v1.0/work_order_contracts": None,
+    }
+    commitments = recorder.requests[-1].url.params
+    assert commitments.get_list("filters[id]") == ["1", "2"] and "filters[id][]" not in commitments
+
+
+def test_direct_cost_list_vendor_is_a_name_and_show_vendor_an_object() -> None:
+    listed = {"id": 5, "vendor": "Acme Pty Ltd", "vendor_id": 9, "grand_total": "10.00"}
+    shown = {"id": 5, "vendor": {"id": 9, "name": "Acme Pty Ltd"}, "line_items": []}
+    responses = iter([httpx.Response(200, json=[listed])])
+    recorder = Recorder(lambda request: next(responses))
+    found = next(client_for(recorder).iter_direct_costs(3))
+    assert found.vendor is not None and found.vendor.name == "Acme Pty Ltd" and found.vendor.id is None
+    assert DirectCost.model_validate(shown).vendor.id == 9  # type: ignore[union-attr]

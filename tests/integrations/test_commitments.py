@@ -217,8 +217,8 @@ class ProcoreWorld:
         self.api.post(f"/rest/v1.0/{kind}_contracts/{commitment_id}/line_items", json=body).raise_for_status()
 
     def non_standard_cost_code(self) -> int:
-        body = {"project_id": self.project_id, "updates": [{"code": "999", "name": "Site Contingency"}]}
-        answer = self.api.patch("/rest/v1.0/cost_codes/sync", json=body)
+        body = {"updates": [{"code": "999", "name": "Site Contingency"}]}  # project_id goes in the query
+        answer = self.api.patch("/rest/v1.0/cost_codes/sync", params={"project_id": self.project_id}, json=body)
         answer.raise_for_status()
         return answer.json()["entities"][0]["id"]
 
