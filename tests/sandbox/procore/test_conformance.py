@@ -13,24 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-#: Where the extract's list schema is empty, the SDK model that describes the items.
-SDK_MODELS = {
-    "/rest/v1.0/vendors": "company_vendor_extended (GET /rest/v1.0/vendors item)",
-    "/rest/v1.0/vendors/{id}": "company_vendor_extended (GET /rest/v1.0/vendors item)",
-    "/rest/v1.0/companies/{company_id}/vendors/inactive": "company_vendor_extended (GET /rest/v1.0/vendors item)",
-    "/rest/v1.0/cost_codes": "cost_code (GET /rest/v1.0/cost_codes item)",
-    "/rest/v1.0/cost_codes/{id}": "cost_code_extended (GET /rest/v1.0/cost_codes/{id})",
-    "/rest/v1.0/work_order_contracts": "work_order_contract (GET /rest/v1.0/work_order_contracts item)",
-    "/rest/v1.0/purchase_order_contracts": "purchase_order_contract (GET /rest/v1.0/purchase_order_contracts item)",
-    "/rest/v1.0/work_order_contracts/{work_order_contract_id}/line_items": (
-        "commitment_line_item (GET /rest/v1.0/{work_order|purchase_order}_contracts/{id}/line_items item)"
-    ),
-    "/rest/v1.0/projects/{project_id}/direct_costs": (
-        "direct_cost (GET /rest/v1.x/projects/{project_id}/direct_costs item)"
-    ),
-}
+from trestle.sandbox.procore.spec import SCHEMA_SAME_AS, SDK_MODEL_FOR
+
+#: Where the extract's schema is empty, the SDK model that describes the records (the sandbox's own mapping).
+SDK_MODELS = {key.split(" ", 1)[1]: model for key, model in SDK_MODEL_FOR.items() if key.startswith("GET ")}
 #: v1.1 project lists have no field list in either source; their items are the v1.0 list items.
-SAME_AS = {"/rest/v1.1/projects": "/rest/v1.0/projects"}
+SAME_AS = {key.split(" ", 1)[1]: source.split(" ", 1)[1] for key, source in SCHEMA_SAME_AS.items()}
 
 
 class Reference:
