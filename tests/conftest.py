@@ -73,14 +73,21 @@ def sandboxes() -> Iterator[Any]:
 
 
 @pytest.fixture
-def fresh_sandboxes(sandboxes: Any) -> Any:
-    """The session's simulators reset to the seeded data, with faults and limits off."""
+def fresh_sandboxes(sandboxes: Any) -> Iterator[Any]:
+    """The session's simulators reset to the seeded data, with faults and limits off.
+
+    A test during which the Xero sandbox saw a strict-mode violation fails, even if the client
+    swallowed the 400/500 it got (docs/FIDELITY.md).
+    """
     import httpx
 
     for server in (sandboxes.xero, sandboxes.procore):
         httpx.post(f"{server.url}/_sandbox/reset", json={"dataset": "small", "seed": 1}).raise_for_status()
         httpx.post(f"{server.url}/_sandbox/rate-limits", json={"mode": "off"}).raise_for_status()
-    return sandboxes
+    xero_violations = sandboxes.xero.server.config.app.state.strict_violations
+    xero_violations.clear()
+    yield sandboxes
+    assert not xero_violations, f"Xero sandbox strict-mode violations: {xero_violations}"
 
 
 @pytest.fixture(scope="session")

@@ -91,6 +91,10 @@ def test_first_run_creates_and_links_then_second_run_writes_nothing(trestle_env:
     by_procore = {str(v["id"]): v for v in after}
     for link in links:
         assert by_procore[link.procore_id]["origin_id"] == link.xero_id
+    # Paths the small dataset plants: a region given by name, a vendor matched only by tax number.
+    sent = {(link.last_payload or {}).get("name"): link for link in links}
+    assert sent["Waratah Access Scaffolding Pty Ltd"].last_payload["state_code"] == "NSW"
+    assert int(sent["Tumbarumba Civil Pty Ltd"].procore_id) in before, "linked to the existing vendor, not created"
 
     procore_url = trestle_env["TRESTLE_PROCORE_API_URL"]
     writes_before = writes(sandbox_stats(procore_url))

@@ -150,6 +150,10 @@ def test_project_bills_become_one_direct_cost_each_and_a_rerun_writes_nothing(tr
     assert not any(bills[i]["Status"] == "DRAFT" for i in costs), "draft bills are not costs yet"
 
     issues = {issue.record_id: issue.code for issue in store.open_issues(integration=NAME)}
+    # Paths the small dataset plants: a bill coded to two projects, a bill paid in three parts.
+    numbered = {bill["InvoiceNumber"].split("-")[0]: invoice_id for invoice_id, bill in bills.items()}
+    assert issues[numbered["TWO"]] == "direct_cost.several_projects"
+    assert bills[numbered["PARTS"]]["Status"] == "PAID" and costs[numbered["PARTS"]]["payment_date"] is not None
     assert "direct_cost.vendor_not_linked" in issues.values()
     assert "direct_cost.no_cost_code" in issues.values()
     for invoice_id, code in issues.items():

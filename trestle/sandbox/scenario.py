@@ -11,7 +11,11 @@ The generator is deterministic for a given ``(dataset, seed)`` and deliberately 
 problems the integrations must report: invalid countries and regions, duplicate-looking
 names, inactive vendors, projects without numbers, non-standard cost codes, commitments
 with no lines or an un-integrated vendor, claims in every status, negative claims, bills
-with partial and full payments.
+with partial and full payments. :func:`_plant_every_path` then adds, in every dataset, the few
+records that make sure even ``small`` reaches each path: an inactive project, a region spelt out
+("New South Wales"), a contact matched to a vendor only by tax number, a bill coded to two
+projects and a bill paid in several parts (a negative claim on an integrated vendor, which
+becomes a credit note, comes from the generator itself).
 """
 
 from __future__ import annotations
@@ -303,10 +307,13 @@ class Claim:
 
 @dataclass
 class BillLine:
+    """One bill line; ``project_key`` overrides the bill's project (a bill coded to two projects)."""
+
     description: str
     account_code: str
     amount: Decimal
     cost_code: str | None
+    project_key: str | None = None
 
 
 @dataclass
@@ -395,6 +402,7 @@ def build_scenario(dataset: str = "small", seed: int = 1) -> Scenario:
     commitments = _build_commitments(rng, sizes["commitments"], projects, parties)
     claims = _build_claims(rng, sizes["claims"], commitments)
     bills = _build_bills(rng, sizes["bills"], projects, parties, now.date())
+    _plant_every_path(random.Random(f"trestle-paths-{dataset}-{seed}"), parties, projects, bills, now.date())
     xero_codes = [cost_code_option_name(code, name) for code, name in STANDARD_COST_CODES[:PRE_EXISTING_COST_CODES]]
     return Scenario(
         dataset=dataset,
@@ -675,3 +683,107 @@ def _build_bills(
                 bill.payments.append(BillPayment(bill_date + timedelta(days=15), part, "Part payment"))
         bills.append(bill)
     return bills
+
+
+def _plant_every_path(
+    rng: random.Random, parties: list[Party], projects: list[Project], bills: list[Bill], today: date
+) -> None:
+    """Append the records that guarantee every integration path, whatever the dataset's size.
+
+    They are appended after everything else is generated (with their own ``rng``), so the
+    commitments, claims and bills drawn before them do not change.
+    """
+    standard = [code for code, _ in STANDARD_COST_CODES]
+    number = len(projects) + 101
+    projects.append(
+        Project(
+            key=f"project-{len(projects) + 1:04d}",
+            number=f"2026-{number:03d}",
+            name="Closed Riverside Depot",
+            stage=SEND_STAGE,
+            active=False,
+            cost_codes=sorted(rng.sample(standard, k=8)),
+            address=Address("8 Station St", "Sydney", "NSW", "2000", "AU"),
+            start_date=today - timedelta(days=400),
+            planted=["project.inactive"],
+        )
+    )
+    taken = {p.tax_number for p in parties if p.tax_number}
+    tax_number = next(t for t in (_abn(rng) for _ in range(100)) if t not in taken)
+    parties.append(
+        Party(
+            key=f"party-{len(parties) + 1:05d}",
+            trade="Scaffolding",
+            xero_name="Waratah Access Scaffolding Pty Ltd",
+            procore_name=None,
+            tax_number=None,
+            email="accounts@waratahaccess.example",
+            phone="02 9555 0101",
+            address=Address("40 Parramatta Rd", "Sydney", "New South Wales", "2000", "AU"),
+            in_procore_group=True,
+            planted=["contact.region_by_name"],
+        )
+    )
+    parties.append(
+        Party(
+            key=f"party-{len(parties) + 1:05d}",
+            trade="Earthworks",
+            xero_name="Tumbarumba Civil Pty Ltd",
+            procore_name="TCPL Earthmoving",
+            tax_number=tax_number,
+            email="accounts@tumbarumbacivil.example",
+            phone="02 6948 2200",
+            address=Address("3 Bridge St", "Tumbarumba", "NSW", "2653", "AU"),
+            in_procore_group=True,
+            planted=["vendor.matched_by_tax_number"],
+        )
+    )
+    _plant_bill_paths(rng, parties, projects, bills, today)
+
+
+def _plant_bill_paths(
+    rng: random.Random, parties: list[Party], projects: list[Project], bills: list[Bill], today: date
+) -> None:
+    """A bill coded to two projects, and a bill paid in three parts."""
+    known = [p for p in parties if p.xero_name and p.in_procore_group and not p.xero_archived and not p.planted]
+    in_xero = {code for code, _ in STANDARD_COST_CODES[:PRE_EXISTING_COST_CODES]}
+    coded = [p for p in projects if p.xero_option and p.active and in_xero & set(p.cost_codes)]
+    if len(coded) < 2 or not known:
+        return
+    first, second = coded[0], coded[1]
+    party = known[0]
+    bill_date = today - timedelta(days=20)
+
+    def line(project: Project, amount: str) -> BillLine:
+        code = sorted(in_xero & set(project.cost_codes))[0]
+        return BillLine(f"{party.trade} supplies", "320", Decimal(amount), code, project.key)
+
+    bills.append(
+        Bill(
+            key=f"bill-{len(bills) + 1:05d}",
+            party_key=party.key,
+            project_key=first.key,
+            invoice_number=f"TWO-{rng.randint(10000, 99999)}",
+            bill_date=bill_date,
+            due_date=bill_date + timedelta(days=30),
+            status="AUTHORISED",
+            lines=[line(first, "1200.00"), line(second, "800.00")],
+        )
+    )
+    bills.append(
+        Bill(
+            key=f"bill-{len(bills) + 1:05d}",
+            party_key=party.key,
+            project_key=first.key,
+            invoice_number=f"PARTS-{rng.randint(10000, 99999)}",
+            bill_date=bill_date,
+            due_date=bill_date + timedelta(days=30),
+            status="AUTHORISED",
+            lines=[line(first, "3000.00")],
+            payments=[
+                BillPayment(bill_date + timedelta(days=5), Decimal("1000.00"), "Part payment 1 of 3"),
+                BillPayment(bill_date + timedelta(days=10), Decimal("1000.00"), "Part payment 2 of 3"),
+                BillPayment(bill_date + timedelta(days=15), None, "Final payment"),
+            ],
+        )
+    )

@@ -98,7 +98,7 @@ def test_tracking_option_limit(api: httpx.Client, xero: XeroSandbox) -> None:
     existing = len(category["Options"])
     fill = [{"Name": f"Option {n}"} for n in range(100 - existing)]
     url = f"/TrackingCategories/{category['TrackingCategoryID']}/Options"
-    assert api.put(url, json={"Options": fill}).status_code == 200
+    assert all(api.put(url, json=option).status_code == 200 for option in fill)
     over = api.put(url, json={"Name": "One too many"})
     assert over.status_code == 400
     assert "100 active options" in over.json()["Elements"][0]["ValidationErrors"][0]["Message"]

@@ -141,7 +141,7 @@ def test_writes_conform(spec: dict[str, Any], api: httpx.Client, xero: XeroSandb
         spec,
         "/Payments/{PaymentID}",
         "post",
-        api.post(f"/Payments/{payment['Payments'][0]['PaymentID']}", json={"Payments": [{"Status": "DELETED"}]}),
+        api.post(f"/Payments/{payment['Payments'][0]['PaymentID']}", json={"Status": "DELETED"}),
     )
     credit = first_bill_body(xero, Type="ACCPAYCREDIT")
     credit.pop("InvoiceNumber")

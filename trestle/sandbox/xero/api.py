@@ -2,7 +2,8 @@
 
 Middleware order, outermost first: the *gate* (Bearer/tenant checks, rate limits, rate-limit
 headers, ``Xero-Correlation-Id``) → the common sandbox layer (stats, latency, injected faults,
-lost responses) → the write guard (body size, Idempotency-Key replay) → routes. The gate sits
+lost responses) → strict mode (requests and answers checked against the OpenAPI, ``strict.py``)
+→ the write guard (body size, Idempotency-Key replay) → routes. The gate sits
 outside the latency so the 5-in-flight limit sees requests that are really concurrent; it
 records its own refusals in the request stats.
 """
@@ -24,6 +25,7 @@ from trestle.sandbox.xero.limits import RateLimiter
 from trestle.sandbox.xero.query import QueryError
 from trestle.sandbox.xero.seed import build_state
 from trestle.sandbox.xero.state import XeroState
+from trestle.sandbox.xero.strict import install_strict_mode
 from trestle.sandbox.xero.wire import api_exception
 from trestle.sandbox.xero.writes import ACCOUNTING_PREFIX, BadRequest, install_write_guard
 
@@ -115,6 +117,7 @@ def create_app(runtime: SandboxRuntime) -> FastAPI:
         return api_exception("QueryParseException", str(exc), error_number=16)
 
     install_write_guard(app, lambda: app.state.xero)
+    install_strict_mode(app, runtime)
     install_common(
         app, runtime, object_counts=lambda: object_counts(app.state.xero), reset=reset, is_api_path=is_api_path
     )

@@ -347,21 +347,19 @@ async def delete_tracking_category(category_id: str, request: Request) -> Respon
 
 
 @router.put("/TrackingCategories/{category_id}/Options")
-async def create_tracking_options(category_id: str, request: Request) -> Response:
-    """Add options: a bare ``{"Name": ...}`` (the spec's shape) or ``{"Options": [...]}``."""
+async def create_tracking_option(category_id: str, request: Request) -> Response:
+    """Add one option: a bare ``{"Name": ...}``, the spec's only shape (answered as ``{"Options": [...]}``)."""
     state = state_of(request)
     category = _category(request, category_id)
     if category is None:
         return not_found()
     body = await read_json(request)
-    elements = body["Options"] if isinstance(body, dict) and isinstance(body.get("Options"), list) else [body]
-    present = lambda option: tracking_rules.present_option(option)  # noqa: E731
     return run_batch(
         request,
         "Options",
-        [e if isinstance(e, dict) else {} for e in elements],
+        [body if isinstance(body, dict) else {}],
         lambda element: tracking_rules.upsert_option(state, category, {**element, "TrackingOptionID": None}),
-        present,
+        tracking_rules.present_option,
         flag="HasValidationErrors",
     )
 

@@ -149,7 +149,8 @@ def build_state(scenario: Scenario) -> XeroState:
 
 def _organisation(scenario: Scenario, ids: _Ids) -> Record:
     return {
-        "OrganisationID": ids("organisation"),
+        # Xero: a connection's tenantId is the organisation's OrganisationID (the SDKs join on it).
+        "OrganisationID": scenario.xero_tenant_id,
         "APIKey": None,
         "Name": scenario.xero_org_name,
         "LegalName": scenario.xero_org_name,
@@ -268,7 +269,7 @@ def _seed_bills(state: XeroState, scenario: Scenario, ids: _Ids, stamps: _Stamps
                     "UnitAmount": line.amount,
                     "AccountCode": line.account_code,
                     "TaxType": "INPUT",
-                    "Tracking": _tracking_for(scenario, bill.project_key, line.cost_code),
+                    "Tracking": _tracking_for(scenario, line.project_key or bill.project_key, line.cost_code),
                 },
                 amount_types="Exclusive",
                 default_tax_type="INPUT",

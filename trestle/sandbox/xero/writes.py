@@ -24,6 +24,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
+from trestle.models.msdate import parse_any_xero_date
+from trestle.sandbox.xero.openapi import date_fields
 from trestle.sandbox.xero.query import param
 from trestle.sandbox.xero.state import ElementInvalid, Record, StoredResponse, XeroState
 from trestle.sandbox.xero.wire import api_exception, envelope, json_response
@@ -76,9 +78,34 @@ def summarize_errors(request: Request) -> bool:
     return value is None or value.strip().lower() not in {"false", "0", "no"}
 
 
+def echoed(value: Any, key: str = "") -> Any:
+    """A request element as Xero echoes it: its date fields read and sent back as ``/Date()/``.
+
+    Xero deserialises an element before validating it, so the echo carries its own date format
+    whatever the client sent (``2026-11-02`` comes back as ``/Date(1793577600000+0000)/``). A date
+    it cannot read is left out of the echo (simulator choice; the element fails on it anyway).
+    """
+    date_names, stamp_names = date_fields()
+    if isinstance(value, dict):
+        pairs = ((name, echoed(item, name)) for name, item in value.items())
+        return {name: item for name, item in pairs if item is not _UNREADABLE}
+    if isinstance(value, list):
+        return [echoed(item, key) for item in value]
+    if isinstance(value, str) and (key in date_names or key in stamp_names):
+        try:
+            moment = parse_any_xero_date(value.strip())
+        except ValueError:
+            return _UNREADABLE
+        return moment.date() if key in date_names else moment
+    return value
+
+
+_UNREADABLE = object()
+
+
 def failed_element(element: Record, messages: list[str], flag: str) -> Record:
     """A failing element echoed back with its validation errors."""
-    return element | {
+    return echoed(element) | {
         flag: True,
         "StatusAttributeString": "ERROR",
         "ValidationErrors": [{"Message": message} for message in messages],
