@@ -1,7 +1,7 @@
 """The one pipeline skeleton every integration runs through.
 
 :func:`run_integration` drives the stages in :mod:`trestle.tasks.stages` for one integration:
-recover pending writes, prepare, then page by page fetch → validate → match → map → write →
+prepare, recover pending writes, then page by page fetch → validate → match → map → write →
 record, then the records that still had open issues, then the cursor and the report. It holds
 a lease per pair and integration so two runs at once never write the same thing twice: links and
 cached lookups are read only once the lease is held, the lease is renewed before every page, and
