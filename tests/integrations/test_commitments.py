@@ -110,6 +110,8 @@ def test_every_issue_code_has_a_fix() -> None:
         "commitment.cancelled_po_approved",
         "commitment.po_billed",
         "commitment.write_rejected",
+        "commitment.negative_total",
+        "commitment.zero_total",
     }
     assert codes == set(CommitmentsIntegration.issue_fixes)
 

@@ -20,7 +20,9 @@ SUBMITTED in Xero; an AUTHORISED or BILLED one is left alone and reported
 Skipped with a review issue, checked in this order: project not integrated; not approved;
 vendor not linked to a Xero contact (``commitment.vendor_not_integrated``); no lines
 (``commitment.no_lines``); any line whose cost code is missing, outside the standard list or
-without a Xero "Cost Code" option (``commitment.invalid_cost_code``, naming every such line).
+without a Xero "Cost Code" option (``commitment.invalid_cost_code``, naming every such line);
+lines totalling less than zero (``commitment.negative_total``: Xero has no negative purchase
+order) or exactly zero (``commitment.zero_total``: an order of nothing).
 
 The purchase order: Contact = the vendor's linked contact; Date = the contract date (Xero's
 today when Procore has none); Reference = "<number> - <title>"; DeliveryDate = the purchase
@@ -48,10 +50,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from trestle.clients.procore import CommitmentKind
-from trestle.integrations.lookups import COMMITMENT, Lookups
+from trestle.integrations.lookups import COMMITMENT, Lookups, money
 from trestle.integrations.xero_documents import SourceLine, XeroLineMapper, reference
 from trestle.models.procore import Commitment
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
@@ -114,6 +117,10 @@ class CommitmentsIntegration(Integration):
         "unbilled in Xero if the change should reach it; the next run sends it.",
         "commitment.write_rejected": "Correct the commitment in Procore, or the account code and tax settings, "
         "as Xero's message says; the next run retries.",
+        "commitment.negative_total": "A Xero purchase order cannot total less than zero: correct the schedule of "
+        "values in Procore (a credit belongs on a change order against a positive commitment).",
+        "commitment.zero_total": "The commitment's lines add up to 0.00: enter their amounts in Procore; the next "
+        "run sends the purchase order.",
     }
 
     # ---------------------------------------------------------------- prepare
@@ -300,6 +307,19 @@ class CommitmentsIntegration(Integration):
                 + "; ".join(problem.sentence() for problem in problems),
                 lines=[problem.line for problem in problems],
                 cost_codes=[problem.cost_code for problem in problems],
+            )
+            return {}
+        total = sum((money(line.amount) for line in lines), Decimal("0.00"))
+        if total <= 0:  # Xero refuses a negative order; one of nothing orders nothing
+            negative = total < 0
+            code = "commitment.negative_total" if negative else "commitment.zero_total"
+            what = "less than zero" if negative else "zero"
+            self._flag(
+                record,
+                code,
+                f"The {source.kind_label}'s lines total {total}, and a Xero purchase order cannot total {what}; "
+                "it was not sent.",
+                total=total,
             )
             return {}
         vendor_id = commitment.vendor.id if commitment.vendor else None

@@ -24,7 +24,9 @@ commitment) cannot be found in Procore; the amount is more than is still open on
 
 Procore's ``POST /contract_payments`` has no idempotency key, so writes go one at a time and
 :meth:`PaymentsIntegration.recover` lists the commitment's payments and matches ``origin_id``
-before resending anything.
+before resending anything. A ``409`` to a POST (the sandbox refuses a second payment with the same
+``origin_id``; nothing says real Procore does, so recovery never relies on it) means the payment
+exists: it is looked up by ``origin_id`` and linked, not reported failed.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from trestle.clients.errors import FatalApiError, NotFoundError
+from trestle.clients.errors import ConflictError, FatalApiError, NotFoundError
 from trestle.clients.procore import CommitmentKind
 from trestle.integrations.lookups import PAYMENT, PROGRESS_CLAIM, Lookups, money
-from trestle.models.procore import Commitment, Requisition
+from trestle.models.procore import Commitment, ContractPayment, Requisition
 from trestle.models.store import LinkRow, PendingIntent
 from trestle.models.xero import Invoice, Payment
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
@@ -224,6 +226,13 @@ class PaymentsIntegration(Integration):
             if payment.status == DELETED:
                 return {"project_id": sent.get("project_id"), "contract_id": sent.get("contract_id"), "deleted": True}
             return sent
+        if record.target is None:  # validated as sent, yet no link: never send it blind
+            record.flag(
+                "payment.invoice_not_found",
+                "The payment looked already sent but has no link; it was not sent again.",
+                invoice_id=payment.invoice.invoice_id if payment.invoice else None,
+            )
+            return {}
         bill, requisition, commitment = record.target
         include_tax = self.ctx.settings.sync.payments_include_tax
         amount = money(payment.amount) if include_tax else cost_share(payment.amount or 0, bill.sub_total, bill.total)
@@ -271,6 +280,11 @@ class PaymentsIntegration(Integration):
                     self.ctx.procore.delete_contract_payment(project_id, contract_id, int(item.target_id or 0))
                 return WriteResult(item.source_id, ok=True, target_id=item.target_id)
             created = self.ctx.procore.create_contract_payment(project_id, contract_id, payload["contract_payment"])
+        except ConflictError as exc:  # "origin_id has already been taken": it exists, so link it
+            existing = None if payload.get("deleted") else self._sent_payment(project_id, contract_id, item.source_id)
+            if existing is None:
+                return WriteResult(item.source_id, ok=False, error=exc.message)
+            created = existing
         except FatalApiError as exc:
             return WriteResult(item.source_id, ok=False, error=exc.message)
         self.payment_projects[str(created.id)] = project_id
@@ -283,15 +297,9 @@ class PaymentsIntegration(Integration):
             payload = intent.payload
             project_id, contract_id = int(payload["project_id"]), int(payload["contract_id"])
             if not payload.get("deleted"):  # a deletion is safe to repeat: a payment already gone is fine
-                existing = next(
-                    (
-                        sent
-                        for sent in self.ctx.procore.contract_payments(project_id, contract_id)
-                        if sent.origin_id == intent.source_id
-                    ),
-                    None,
-                )
+                existing = self._sent_payment(project_id, contract_id, intent.source_id)
                 if existing is not None:
+                    self.payment_projects[str(existing.id)] = project_id
                     results.append(WriteResult(intent.source_id, ok=True, target_id=str(existing.id)))
                     continue
             item = WriteItem(
@@ -304,6 +312,11 @@ class PaymentsIntegration(Integration):
             )
             results.append(self._write_one(item))
         return results
+
+    def _sent_payment(self, project_id: int, contract_id: int, payment_id: str) -> ContractPayment | None:
+        """The Procore payment on the commitment whose ``origin_id`` is this Xero payment, if any."""
+        payments = self.ctx.procore.contract_payments(project_id, contract_id)
+        return next((sent for sent in payments if sent.origin_id == payment_id), None)
 
     def source_url(self, record: Record) -> str | None:
         payment: Payment = record.data

@@ -18,14 +18,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from trestle.models.tables import Cursor, Link, OAuthToken, ReviewIssue, Run, RunLock, WriteIntent, utcnow
 
 
 class LockHeld(Exception):
-    """Another run holds the lock (same pair and integration)."""
+    """Another run holds the lock (same pair and integration); the message names the holder."""
+
+
+class LeaseLost(Exception):
+    """This run's lease ran out and another run took the lock over: stop before writing anything more."""
 
 
 @dataclass(frozen=True)
@@ -143,17 +147,20 @@ class LinkStore:
     def add_intents(self, intents: Sequence[IntentIn], integration: str) -> None:
         """Record writes before they are sent (committed, so a crash cannot lose them).
 
-        An intent whose key is already pending (the same write, retried) is left as it is.
+        An intent whose key is already known is the same write again (same record, same payload):
+        a pending or failed one is made pending for this attempt; a done one stays done, because a
+        write that reached the target must never be sent again as though it had not.
         """
         with self.session() as session:
             keys = [intent.idempotency_key for intent in intents]
-            known = set(
-                session.scalars(
-                    select(WriteIntent.idempotency_key).where(
+            known = {
+                key: status
+                for key, status in session.execute(
+                    select(WriteIntent.idempotency_key, WriteIntent.status).where(
                         WriteIntent.pair == self.pair, WriteIntent.idempotency_key.in_(keys)
                     )
                 )
-            )
+            }
             for intent in intents:
                 if intent.idempotency_key in known:
                     session.execute(
@@ -161,6 +168,7 @@ class LinkStore:
                         .where(
                             WriteIntent.pair == self.pair,
                             WriteIntent.idempotency_key == intent.idempotency_key,
+                            WriteIntent.status != "done",
                         )
                         .values(status="pending", batch_key=intent.batch_key, batch_position=intent.batch_position)
                     )
@@ -217,7 +225,11 @@ class LinkStore:
             for key, error in failed.items():
                 session.execute(
                     update(WriteIntent)
-                    .where(WriteIntent.pair == self.pair, WriteIntent.idempotency_key == key)
+                    .where(
+                        WriteIntent.pair == self.pair,
+                        WriteIntent.idempotency_key == key,
+                        WriteIntent.status != "done",  # a write that reached the target stays done
+                    )
                     .values(status="failed", completed_at=now, error=error[:2000])
                 )
             if attempted_keys:
@@ -335,7 +347,12 @@ class LinkStore:
 
     # ----------------------------------------------------------------- locks
     def try_lock(self, name: str, holder: str, ttl: timedelta) -> bool:
-        """Take the named lock if it is free or its holder's lease ran out."""
+        """Take (or renew) the named lock if it is free, already ours, or its holder's lease ran out.
+
+        Atomic on every backend: a new lock is one INSERT on the primary key (the loser of a race
+        gets an integrity error), a takeover is one conditional UPDATE on the old holder (the loser
+        updates no row). A busy SQLite file counts as "not now", never as an error.
+        """
         now = utcnow()
         full_name = f"{self.pair}:{name}"
         try:
@@ -343,6 +360,7 @@ class LinkStore:
                 row = session.get(RunLock, full_name)
                 if row is None:
                     session.add(RunLock(name=full_name, holder=holder, acquired_at=now, expires_at=now + ttl))
+                    session.flush()
                     return True
                 if row.holder == holder or row.expires_at <= now or _holder_is_dead(row.holder):
                     result = session.execute(
@@ -352,8 +370,22 @@ class LinkStore:
                     )
                     return result.rowcount == 1
                 return False
-        except IntegrityError:
+        except (IntegrityError, OperationalError):
             return False
+
+    def lock_holder(self, name: str) -> tuple[str, datetime] | None:
+        """Who holds the named lock and until when (None when free)."""
+        with self.session() as session:
+            row = session.get(RunLock, f"{self.pair}:{name}")
+            return (row.holder, row.expires_at) if row else None
+
+    def renew_lock(self, name: str, holder: str, ttl: timedelta) -> None:
+        """Extend our lease; raise :class:`LeaseLost` if another run has taken the lock over."""
+        if not self.try_lock(name, holder, ttl):
+            current = self.lock_holder(name)
+            if current is not None and current[0] != holder:
+                raise LeaseLost(f"{name}: the lease ran out and run {current[0]} took it over; stopping")
+            # a busy database, not a takeover: the lease still stands until it expires
 
     def release_lock(self, name: str, holder: str) -> None:
         with self.session() as session:
@@ -370,7 +402,11 @@ class LinkStore:
         deadline = time.monotonic() + wait
         while not self.try_lock(name, holder, ttl):
             if time.monotonic() >= deadline:
-                raise LockHeld(f"{name} is held by another run for pair {self.pair!r}")
+                current = self.lock_holder(name)
+                who = "another run"
+                if current is not None:
+                    who = f"run {current[0]} (lease until {as_utc(current[1]):%Y-%m-%d %H:%M:%S} UTC)"
+                raise LockHeld(f"{name} for pair {self.pair!r} is held by {who}")
             time.sleep(0.2)
         try:
             yield holder

@@ -1,9 +1,11 @@
 """The one pipeline skeleton every integration runs through.
 
 :func:`run_integration` drives the stages in :mod:`trestle.tasks.stages` for one integration:
-recover pending writes, prepare, then page by page fetch → validate → match → map → write →
+prepare, recover pending writes, then page by page fetch → validate → match → map → write →
 record, then the records that still had open issues, then the cursor and the report. It holds
-a lock per pair and integration so two runs at once never write the same thing twice.
+a lease per pair and integration so two runs at once never write the same thing twice: links and
+cached lookups are read only once the lease is held, the lease is renewed before every page, and
+a run whose lease was taken over stops before its next write.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 from prefect import task
 
-from trestle.clients.errors import TrestleApiError
+from trestle.clients.errors import DailyLimitExceeded, TrestleApiError
 from trestle.models.report import IntegrationReport, IssueView, SystemUsage
-from trestle.models.store import IssueIn, LockHeld
+from trestle.models.store import IssueIn, LeaseLost, LockHeld
 from trestle.tasks.context import RunContext
 from trestle.tasks.engine import Blocked, Integration, Page
 from trestle.tasks.faults import fail_point
@@ -59,22 +61,37 @@ def run_integration(integration_cls: type[Integration], ctx: RunContext) -> Inte
     except LockHeld as held:
         run.report.outcome = "skipped"
         run.report.notes.append(f"skipped: {held}")
+    except DailyLimitExceeded:
+        run.report.outcome = "failed"
+        run.report.error = (
+            "Xero's daily API limit was reached: the run stopped before its next call. The records not "
+            "written yet (and any write it had started) are finished by the next run."
+        )
+    except LeaseLost as lost:
+        run.report.outcome = "failed"
+        run.report.error = str(lost)
     except Exception as exc:  # the report must always be written; the error is in it
         logger.exception("%s failed", run.name)
         run.report.outcome = "failed"
         run.report.error = _describe(exc)
     report = report_stage(run, usage_before)
-    for key in [key for key in ctx.cache if key.startswith(("links:", "by-procore:", "by-xero:"))]:
-        del ctx.cache[key]  # the next integration in this run sees the links this one wrote
+    _forget_cached_links(ctx)  # the next integration in this run sees the links this one wrote
     return report
+
+
+def _forget_cached_links(ctx: RunContext) -> None:
+    for key in [key for key in ctx.cache if key.startswith(("links:", "by-procore:", "by-xero:"))]:
+        del ctx.cache[key]
 
 
 def _run_stages(run: PipelineRun) -> None:
     ctx, integration = run.ctx, run.integration
     fail_point(f"integration:{run.name}")
-    if not ctx.dry_run:
-        recover_stage(run)
+    _forget_cached_links(ctx)  # links read while waiting for the lease may be stale by now
+    run.load_links()
     prepare_stage(run)
+    if not ctx.dry_run:  # after prepare: recovery may need what prepare loads (a tracking category)
+        recover_stage(run)
     _record_run_level_issue(run, None)
     since = integration.stream_since()
     number = 0
@@ -96,8 +113,8 @@ def _run_stages(run: PipelineRun) -> None:
 
 
 def _process(run: PipelineRun, page: Page, number: int) -> None:
-    if run.lock_holder is not None:  # renew the lease: still alive, still working
-        run.ctx.store.try_lock(LOCK_NAME.format(run.name), run.lock_holder, LOCK_TTL)
+    if run.lock_holder is not None:  # renew the lease: still alive, still working (or stop)
+        run.ctx.store.renew_lock(LOCK_NAME.format(run.name), run.lock_holder, LOCK_TTL)
     page = validate_stage(run, page, number)
     page = match_stage(run, page, number)
     page = map_stage(run, page, number)

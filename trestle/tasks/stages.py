@@ -1,10 +1,15 @@
 """The pipeline's stages as Prefect tasks, one task per page or batch (never per record).
 
-fetch → validate → match → map (+ plan) → write → record, then report. Stages after fetch
-are retried by Prefect for transient errors only (rate limits and 5xx that outlived the
-client's own retries, dropped connections, a locked database); a validation error or a
-rejected write is never retried, it becomes a review issue. Fetch is not retried by Prefect
+fetch → validate → match → map (+ plan) → write → record, then report. The stages that only
+read or compute are retried by Prefect for transient errors only (rate limits and 5xx that
+outlived the client's own retries, dropped connections, a locked database); a validation error
+or a rejected write is never retried, it becomes a review issue. Fetch is not retried by Prefect
 because a page iterator cannot be rewound: the HTTP client already retries each request.
+
+The stages that write (recover, write) are never retried by Prefect: a retry would resend a page
+whose writes may have reached the target. A write that fails in a way that leaves its outcome
+open (a 5xx, a timeout, a lost answer) stays a *pending* intent, and the next run's recover stage
+looks the record up (or replays the idempotency key) before anything is sent again.
 """
 
 from __future__ import annotations
@@ -17,7 +22,13 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import OperationalError
 
-from trestle.clients.errors import FatalApiError, OutcomeUnknownError, RetriableApiError, TransportError
+from trestle.clients.errors import (
+    DailyLimitExceeded,
+    FatalApiError,
+    OutcomeUnknownError,
+    RetriableApiError,
+    TransportError,
+)
 from trestle.models.report import RecordOutcome
 from trestle.models.store import IntentIn, chunked
 from trestle.tasks.engine import (
@@ -37,6 +48,8 @@ from trestle.tasks.state import PipelineRun
 logger = logging.getLogger("trestle.pipeline")
 
 LOST_RESPONSE = "the answer to the write was lost; the next run checks the target and finishes it"
+OUTCOME_OPEN = (OutcomeUnknownError, RetriableApiError, TransportError)
+"""Errors after which a write may or may not have reached the target: never resent blind."""
 
 
 def transient_only(task: Any, task_run: Any, state: Any) -> bool:
@@ -50,16 +63,19 @@ def transient_only(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
+WRITE_STAGE_OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
+"""Stages that write: no Prefect retries, ever (see the module docstring)."""
+
 STAGE_OPTIONS: dict[str, Any] = {
+    **WRITE_STAGE_OPTIONS,
     "retries": 2,
     "retry_delay_seconds": [5, 30],
     "retry_condition_fn": transient_only,
-    "cache_policy": NO_CACHE,
-    "persist_result": False,
 }
+"""Stages that only read or compute: retried for transient errors."""
 
 
-@task(name="recover", task_run_name="recover-{run.name}", **STAGE_OPTIONS)
+@task(name="recover", task_run_name="recover-{run.name}", **WRITE_STAGE_OPTIONS)
 def recover_stage(run: PipelineRun) -> int:
     """Finish writes a crash or a lost response left pending, before anything new is sent."""
     pending = run.ctx.store.pending_intents(run.name)
@@ -72,7 +88,7 @@ def recover_stage(run: PipelineRun) -> int:
     for intents in batches.values():
         try:
             results = run.integration.recover(intents)
-        except OutcomeUnknownError:
+        except OUTCOME_OPEN:
             run.report.notes.append(f"{len(intents)} pending write(s) still unconfirmed; retried next run")
             continue
         by_source = {intent.source_id: intent for intent in intents}
@@ -199,7 +215,7 @@ def map_stage(run: PipelineRun, page: Page, number: int) -> Page:
     return page
 
 
-@task(name="write", task_run_name="write-{run.name}-{number}", **STAGE_OPTIONS)
+@task(name="write", task_run_name="write-{run.name}-{number}", **WRITE_STAGE_OPTIONS)
 def write_stage(run: PipelineRun, page: Page, number: int) -> Page:
     """Write creates and updates in batches through intents; nothing at all on a dry run."""
     if run.ctx.dry_run:
@@ -244,8 +260,13 @@ def write_stage(run: PipelineRun, page: Page, number: int) -> Page:
         )
         try:
             results = integration.write(items, key)
-        except OutcomeUnknownError:
+        except OUTCOME_OPEN:
             results = [WriteResult(item.source_id, ok=False, outcome_unknown=True) for item in items]
+        except DailyLimitExceeded:
+            # refused before anything was written: the intents stay pending, the run stops here
+            attempted = [item.idempotency_key for item in items]
+            store.finish_writes(links=[], done_keys=[], failed={}, attempted_keys=attempted)
+            raise
         except FatalApiError as exc:
             results = [WriteResult(item.source_id, ok=False, error=exc.message) for item in items]
         crash_point("after-remote-write")

@@ -34,7 +34,6 @@ class PipelineRun:
         )
         self.links_by_source: dict[str, LinkRow] = {}
         self.links_by_target: dict[str, str] = {}
-        self.remember_links(ctx.store.links(integration.entity))
         self.processed: set[str] = set()
         self.recheck_ids: set[str] = set()
         self.recovered: set[str] = set()  # source ids whose pending write was finished this run
@@ -43,6 +42,13 @@ class PipelineRun:
         self.high_water: dict[str, datetime] = {}
         self.lock_holder: str | None = None
         self.progress = ProgressReporter(description=f"{integration.title}: records processed")
+
+    def load_links(self) -> None:
+        """Read the integration's links, once the run holds its lease (never before: a run that
+        waited for another to finish must see the links that run wrote, or it writes them again)."""
+        self.links_by_source.clear()
+        self.links_by_target.clear()
+        self.remember_links(self.ctx.store.links(self.integration.entity))
 
     def remember_links(self, links: Sequence[LinkRow]) -> None:
         for link in links:

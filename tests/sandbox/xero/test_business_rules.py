@@ -242,3 +242,17 @@ def test_web_pages(xero: XeroSandbox) -> None:
         httpx.get(f"{xero.url}/AccountsPayable/View.aspx", params={"InvoiceID": bill["InvoiceID"]}).status_code == 200
     )
     assert httpx.get(f"{xero.url}/Contacts/View/nope").status_code == 404
+
+
+def test_documents_with_a_negative_total_are_refused(api: httpx.Client, xero: XeroSandbox) -> None:
+    """A negative bill is a credit note in Xero and a purchase order has no negative form."""
+    refund = {"Quantity": 1, "UnitAmount": -500.00, "Description": "Credit", "AccountCode": "320"}
+    bill = api.put("/Invoices", json={"Invoices": [first_bill_body(xero, LineItems=[refund])]})
+    assert bill.status_code == 400 and bill.json()["Type"] == "ValidationException"
+    assert "must not be negative" in bill.text
+    body = first_bill_body(xero)
+    order = {"Contact": body["Contact"], "Date": "2026-10-01", "LineItems": [refund]}
+    refused = api.put("/PurchaseOrders", json={"PurchaseOrders": [order]})
+    assert refused.status_code == 400 and "must not be negative" in refused.text
+    mixed = [refund, {**refund, "UnitAmount": 800.00, "Description": "Work"}]  # a credit line within a positive order
+    assert api.put("/PurchaseOrders", json={"PurchaseOrders": [{**order, "LineItems": mixed}]}).status_code == 200

@@ -7,6 +7,9 @@ SUBMITTED, AUTHORISED and BILLED and can be DELETED from any of them. A document
 cannot be changed; a DELETED or VOIDED one cannot be changed at all. An update keeps every field
 not sent, except ``LineItems``, which are replaced as a whole (lines sent with a known
 ``LineItemID`` keep it). ``Total`` and other computed fields a client sends are ignored.
+
+A document whose lines total less than zero is refused (the reference is silent; the narrower
+reading, since a negative bill is a credit note in Xero and a purchase order has no negative form).
 """
 
 from __future__ import annotations
@@ -220,6 +223,8 @@ def upsert_document(
         problems.add(f"A {kind.label.lower()} must have at least one line item before it is approved.")
     _number_rules(state, kind, candidate, problems)
     candidate.update(document_totals(candidate["LineItems"], candidate["LineAmountTypes"]))
+    if candidate["Total"] < 0 and new_status not in {"DELETED", "VOIDED"}:
+        problems.add(f"The {kind.label.lower()} total must not be negative.")
     if has_payments and _differs(existing, candidate):
         problems.add("This document cannot be edited as it has a payment or credit note allocated to it.")
     problems.raise_if_any()

@@ -1,0 +1,324 @@
+"""The chaos runner: ``trestle run nightly`` as a child process under faults, SIGKILLed at seeded moments.
+
+The sandboxes run in their own process (:class:`bench.sandbox_process.SandboxProcess`), so a
+SIGKILL of the run never takes the simulated systems with it, as on a real install. One
+*scenario* is a fault-free reference install and a chaos install, both from the same seeded data:
+
+1. phase ``bills``: nightly runs (vendors … progress claims, direct invoices);
+2. the accountant pays the same bills in both (chosen by bill number, not by creation order);
+3. phase ``payments``: nightly runs again (payments reach Procore).
+
+In each phase the chaos install gets 5xx and lost answers on reads and writes of both systems,
+access tokens expiring mid-run, SIGKILLs (most right after a write reached a sandbox, the rest at
+a random moment) and two runs started together; then the faults stop and one more run must leave
+both systems equal to the reference: :class:`Books` compares them record by record, to the cent.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from bench.sandbox_process import SandboxProcess, write_calls
+from tests.integrations.apis import procore_api, xero_api
+from trestle.db import make_engine, upgrade
+from trestle.models.store import LinkStore
+from trestle.models.tables import Link, WriteIntent
+
+RUN_TIMEOUT = 240.0
+KILL_NEAR_WRITE_SHARE = 0.75
+"""Share of kills aimed right after a write reached a sandbox (the rest land at a random moment)."""
+BANK_ACCOUNT = "090"
+
+
+@dataclass
+class ChaosPlan:
+    """How hard one scenario hits the chaos install (per phase)."""
+
+    kills: int
+    concurrent_pairs: int = 1
+    error_rate: float = 0.1
+    lost_rate: float = 0.1
+    token_expiries: int = 1
+
+
+@dataclass
+class Tally:
+    """What was done to the chaos install and what came out of it."""
+
+    runs: int = 0
+    kills: int = 0
+    token_expiries: int = 0
+    faults_injected: int = 0
+    duplicates: int = 0
+    missing: int = 0
+    amount_differences: int = 0
+    unlinked: int = 0
+    pending_intents: int = 0
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Install:
+    """One Trestle install: a database and a home folder, pointed at the shared sandboxes."""
+
+    root: Path
+    sandboxes: SandboxProcess
+    prefect_api_url: str | None
+
+    def __post_init__(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.database_url = f"sqlite:///{self.root / 'trestle.db'}"
+        upgrade(make_engine(self.database_url))
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("TRESTLE_")}
+        env.update(self.sandboxes.env)
+        env.update(TRESTLE_DATABASE_URL=self.database_url, TRESTLE_HOME=str(self.root / "home"))
+        env["TRESTLE_SYNC_BILL_STATUS"] = "AUTHORISED"  # bills the accountant can pay: payments get exercised
+        if self.prefect_api_url:
+            env["PREFECT_API_URL"] = self.prefect_api_url
+        return env
+
+    @property
+    def store(self) -> LinkStore:
+        return LinkStore(make_engine(self.database_url), "default")
+
+    def start_nightly(self) -> subprocess.Popen[str]:
+        command = [sys.executable, "-m", "trestle.cli", "run", "nightly", "--json", "--no-email"]
+        log = (self.root / f"run-{time.monotonic_ns()}.log").open("w")
+        return subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT, text=True)
+
+    def run_nightly(self) -> int:
+        process = self.start_nightly()
+        return process.wait(RUN_TIMEOUT)
+
+
+def wait_for(process: subprocess.Popen[str], condition: Any, timeout: float = RUN_TIMEOUT) -> bool:
+    """Poll ``condition`` until it holds (True) or the process ends first (False)."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None:
+        if condition():
+            return True
+        if time.monotonic() > deadline:
+            raise TimeoutError("the run neither ended nor reached the moment in time")
+        time.sleep(0.02)
+    return False
+
+
+def total_writes(sandboxes: SandboxProcess) -> int:
+    return sum(write_calls(stats) for stats in sandboxes.stats().values())
+
+
+def chaos_phase(install: Install, plan: ChaosPlan, rng: random.Random, tally: Tally) -> None:
+    """Kills, concurrent runs and token expiries under 5xx and lost answers, then a clean run."""
+    sandboxes = install.sandboxes
+    for system in ("xero", "procore"):
+        httpx.post(f"{sandboxes.urls[system]}/_sandbox/stats/reset").raise_for_status()
+    sandboxes.set_faults(error_rate=plan.error_rate, lost_rate=plan.lost_rate, seed=rng.randrange(1 << 30))
+    expiries_left = plan.token_expiries
+    for _ in range(plan.kills):
+        process = install.start_nightly()
+        tally.runs += 1
+        if expiries_left:
+            expiries_left -= 1
+            start = total_writes(sandboxes)
+            if wait_for(process, lambda start=start: total_writes(sandboxes) > start):
+                for system in ("xero", "procore"):
+                    httpx.post(f"{sandboxes.urls[system]}/_sandbox/tokens/expire").raise_for_status()
+                tally.token_expiries += 1
+        if rng.random() < KILL_NEAR_WRITE_SHARE:
+            target = total_writes(sandboxes) + rng.randint(1, 6)
+            reached = wait_for(process, lambda target=target: total_writes(sandboxes) >= target)
+        else:
+            delay = rng.uniform(2.0, 25.0)
+            deadline = time.monotonic() + delay
+            reached = wait_for(process, lambda deadline=deadline: time.monotonic() >= deadline)
+        if reached:
+            process.send_signal(signal.SIGKILL)
+            tally.kills += 1
+        process.wait(RUN_TIMEOUT)
+    for _ in range(plan.concurrent_pairs):
+        together = [install.start_nightly(), install.start_nightly()]
+        tally.runs += 2
+        for process in together:
+            process.wait(RUN_TIMEOUT)
+    tally.faults_injected += sum(_faults_injected(stats) for stats in sandboxes.stats().values())
+    sandboxes.set_faults(error_rate=0.0, lost_rate=0.0)
+    tally.runs += 1
+    install.run_nightly()
+
+
+def _faults_injected(stats: dict[str, Any]) -> int:
+    """5xx answers (the sandboxes' own rules never answer 500, 503 or 504; the fault injector does)."""
+    return sum(int(stats["statuses"].get(status, 0)) for status in ("500", "503", "504"))
+
+
+def pay_progress_claim_bills(install: Install) -> None:
+    """The accountant pays the bills Trestle wrote for progress claims: the same ones on every install
+    (every second bill by number and supplier in full, every third of the rest in part)."""
+    env = install.sandboxes.env
+    bill_ids = [link.xero_id for link in install.store.links("progress_claim")]
+    with xero_api(env) as xero:
+        bills = []
+        for start in range(0, len(bill_ids), 40):
+            ids = ",".join(bill_ids[start : start + 40])
+            bills += xero.get("/Invoices", params={"IDs": ids}).json()["Invoices"]
+        payable = sorted(
+            (b for b in bills if b["Type"] == "ACCPAY" and b["Status"] == "AUTHORISED"),
+            key=lambda b: (b.get("InvoiceNumber") or "", b["Contact"]["Name"]),
+        )
+        payments = []
+        for index, bill in enumerate(payable):
+            due = Decimal(str(bill["AmountDue"]))
+            amount = due if index % 2 == 0 else (due / 2).quantize(Decimal("0.01")) if index % 3 == 1 else None
+            if amount:
+                payments.append(
+                    {
+                        "Invoice": {"InvoiceID": bill["InvoiceID"]},
+                        "Account": {"Code": BANK_ACCOUNT},
+                        "Date": "2026-11-30",
+                        "Amount": float(amount),
+                        "Reference": f"chaos {index}",
+                    }
+                )
+        if payments:
+            xero.put("/Payments", json={"Payments": payments}).raise_for_status()
+
+
+class Books:
+    """What both systems hold, by business key (never by id: the two installs' ids differ)."""
+
+    def __init__(self, install: Install) -> None:
+        env = install.sandboxes.env
+        self.records: Counter[tuple[Any, ...]] = Counter()
+        self.amounts: dict[tuple[Any, ...], list[Decimal]] = {}
+        with xero_api(env) as xero:
+            for order in _xero_pages(xero, "/PurchaseOrders", "PurchaseOrders"):
+                if order["Status"] != "DELETED":
+                    self._add(("xero purchase order", order["Contact"]["Name"], order.get("Reference")), order["Total"])
+            for bill in _xero_pages(xero, "/Invoices", "Invoices", where='Type=="ACCPAY"'):
+                if bill["Status"] not in ("DELETED", "VOIDED"):
+                    key = ("xero bill", bill["Contact"]["Name"], bill.get("InvoiceNumber"), bill["Status"])
+                    self._add(key, bill["Total"])
+            for note in _xero_pages(xero, "/CreditNotes", "CreditNotes"):
+                if note["Status"] not in ("DELETED", "VOIDED"):
+                    key = ("xero credit note", note["Contact"]["Name"], note.get("CreditNoteNumber"))
+                    self._add(key, note["Total"])
+            for category in xero.get("/TrackingCategories").json()["TrackingCategories"]:
+                for option in category.get("Options", []):
+                    self._add(("xero tracking option", category["Name"], option["Name"], option.get("Status")), 0)
+        company = env["TRESTLE_PROCORE_COMPANY_ID"]
+        with procore_api(env) as procore:
+            vendors = procore.get("/rest/v1.0/vendors", params={"company_id": company, "per_page": 1000}).json()
+            for vendor in vendors:
+                self._add(("procore vendor", vendor["name"], bool(vendor.get("origin_id"))), 0)
+            projects = procore.get("/rest/v1.0/projects", params={"company_id": company, "per_page": 1000}).json()
+            for project in projects:
+                self._procore_project(procore, project)
+
+    def _procore_project(self, procore: httpx.Client, project: dict[str, Any]) -> None:
+        project_id, name = project["id"], project["name"]
+        self._add(("procore project", name, bool(project.get("origin_id"))), 0)
+        costs = procore.get(f"/rest/v1.1/projects/{project_id}/direct_costs", params={"per_page": 1000}).json()
+        for cost in costs:
+            vendor = (cost.get("vendor") or {}).get("name")
+            self._add(("procore direct cost", name, vendor, cost.get("invoice_number")), cost.get("grand_total"))
+        for kind in ("work_order_contracts", "purchase_order_contracts"):
+            contracts = procore.get(f"/rest/v1.0/{kind}", params={"project_id": project_id, "per_page": 1000})
+            for contract in contracts.json():
+                payments = procore.get(
+                    "/rest/v1.0/contract_payments", params={"project_id": project_id, "contract_id": contract["id"]}
+                ).json()
+                for payment in payments:
+                    key = ("procore payment", name, contract.get("number"), payment.get("invoice_number"))
+                    self._add((*key, payment.get("payment_number")), payment.get("amount"))
+
+    def _add(self, key: tuple[Any, ...], amount: Any) -> None:
+        self.records[key] += 1
+        self.amounts.setdefault(key, []).append(Decimal(str(amount or 0)).quantize(Decimal("0.01")))
+
+    def compare(self, reference: Books, tally: Tally) -> None:
+        """Count duplicates, missing records and amount differences against ``reference``."""
+        for key in set(self.records) | set(reference.records):
+            have, want = self.records[key], reference.records[key]
+            if have > want:
+                tally.duplicates += have - want
+                tally.details.append(f"duplicate ×{have - want}: {key}")
+            elif want > have:
+                tally.missing += want - have
+                tally.details.append(f"missing ×{want - have}: {key}")
+            elif sorted(self.amounts[key]) != sorted(reference.amounts[key]):
+                tally.amount_differences += 1
+                tally.details.append(f"amounts {self.amounts[key]} ≠ {reference.amounts[key]}: {key}")
+
+
+def _xero_pages(xero: httpx.Client, route: str, envelope: str, **params: Any) -> list[dict[str, Any]]:
+    rows, page = [], 1
+    while True:
+        batch = xero.get(route, params={"page": page, "pageSize": 1000, **params}).json()[envelope]
+        rows += batch
+        if len(batch) < 1000:
+            return rows
+        page += 1
+
+
+def check_links(install: Install, reference: Install, tally: Tally) -> None:
+    """Every record the chaos install created is linked (as many links per entity as the reference)
+    and no write is left pending."""
+
+    def per_entity(store: LinkStore) -> Counter[str]:
+        with store.session() as session:
+            rows = session.execute(select(Link.entity, func.count()).group_by(Link.entity)).all()
+        return Counter({entity: count for entity, count in rows})
+
+    have, want = per_entity(install.store), per_entity(reference.store)
+    for entity in set(have) | set(want):
+        if have[entity] != want[entity]:
+            tally.unlinked += abs(want[entity] - have[entity])
+            tally.details.append(f"links of {entity}: {have[entity]} ≠ {want[entity]}")
+    with install.store.session() as session:
+        tally.pending_intents = (
+            session.scalar(select(func.count()).select_from(WriteIntent).where(WriteIntent.status == "pending")) or 0
+        )
+
+
+def table(rows: list[tuple[str, Tally]]) -> str:
+    """The chaos table: one line per scenario and a total."""
+    columns = ("scenario", "faults", "runs", "kills", "expiries", "duplicates", "missing", "amount diffs", "unlinked")
+    lines = [" | ".join(columns)]
+    total = Tally()
+    for name, tally in rows:
+        lines.append(" | ".join(map(str, (name, *_numbers(tally)))))
+        for attribute in ("faults_injected", "runs", "kills", "token_expiries", "duplicates", "missing"):
+            setattr(total, attribute, getattr(total, attribute) + getattr(tally, attribute))
+        total.amount_differences += tally.amount_differences
+        total.unlinked += tally.unlinked
+    lines.append(" | ".join(map(str, ("total", *_numbers(total)))))
+    return "\n".join(lines)
+
+
+def _numbers(tally: Tally) -> tuple[int, ...]:
+    return (
+        tally.faults_injected,
+        tally.runs,
+        tally.kills,
+        tally.token_expiries,
+        tally.duplicates,
+        tally.missing,
+        tally.amount_differences,
+        tally.unlinked,
+    )
