@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from prefect import task
 
-from trestle.clients.errors import TrestleApiError
+from trestle.clients.errors import describe_exception
 from trestle.models.report import IntegrationReport, IssueView, SystemUsage
 from trestle.models.store import IssueIn, LockHeld
 from trestle.tasks.context import RunContext
@@ -197,6 +197,4 @@ def _usage_delta(before: dict, after: dict) -> dict[str, SystemUsage]:
 
 
 def _describe(exc: Exception) -> str:
-    if isinstance(exc, TrestleApiError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+    return describe_exception(exc)  # the one redaction (trestle.clients.errors)
