@@ -57,7 +57,9 @@ def test_out_of_date_schema_is_refused_until_upgraded(tmp_path: Path, home: dict
     assert "trestle db upgrade" in refused.stderr
     upgraded = trestle("db", "upgrade", env=home, cwd=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "→ 0001" in upgraded.stdout
+    from trestle.db import head_revision
+
+    assert f"→ {head_revision()}" in upgraded.stdout
     listed = trestle("review", "--json", env=home, cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout) == []

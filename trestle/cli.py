@@ -119,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     as_yaml.add_argument("--timezone", default=None)
     as_yaml.set_defaults(handler=cmd_deployments_yaml)
 
+    from trestle.tokens_cli import add_tokens_commands
+
+    add_tokens_commands(commands)
+
     demo = commands.add_parser("demo", help="start the sandboxes and run the main job against them")
     demo.add_argument("--dataset", default="medium", choices=["small", "medium", "large"])
     demo.add_argument("--rate-limits", default="scaled:10", help="sandbox rate limits (real | off | scaled:F)")

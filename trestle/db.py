@@ -19,12 +19,17 @@ class SchemaOutOfDate(Exception):
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets its folder created, WAL mode and a busy timeout."""
+    """An engine for ``url``; SQLite gets its folder created, WAL mode and a busy timeout.
+
+    The URL is kept as a :class:`~sqlalchemy.engine.URL` object throughout: its ``str()`` masks
+    the password as ``***``, so rebuilding it from text would lose the login. Every engine has
+    ``hide_parameters`` on, so no bound value (a token, a record's data) reaches an error message.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -36,15 +41,18 @@ def make_engine(url: str) -> Engine:
 
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        url = str(parsed.set(drivername="postgresql+psycopg"))
-    return create_engine(url, pool_pre_ping=True)
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
+    """Alembic's config for Trestle's migrations (and ``engine``'s URL, for Alembic's own tools)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if engine is not None:
-        config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+        # Alembic's config interpolates "%(name)s": a literal % (in a password) must be doubled
+        url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
+        config.set_main_option("sqlalchemy.url", url)
     return config
 
 
@@ -57,12 +65,19 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
-    """Apply migrations up to ``revision``; returns (before, after) revisions."""
+def upgrade(
+    engine: Engine, revision: str = "head", *, token_cipher: object | None = None
+) -> tuple[str | None, str | None]:
+    """Apply migrations up to ``revision``; returns (before, after) revisions.
+
+    ``token_cipher`` (a :class:`trestle.crypto.TokenCipher`) encrypts stored tokens in migration
+    0002; without it the install's key is used (``TRESTLE_SECRET_KEY`` or the key file).
+    """
     before = current_revision(engine)
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        config.attributes["token_cipher"] = token_cipher
         command.upgrade(config, revision)
     return before, current_revision(engine)
 

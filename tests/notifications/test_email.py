@@ -92,12 +92,15 @@ def test_sends_both_parts_over_plain_smtp() -> None:
     assert_is_the_summary(got.message, report)
 
 
-def test_logs_in_when_the_server_requires_auth() -> None:
+def test_logs_in_when_the_server_requires_auth(certificate: SelfSignedCertificate) -> None:
     report = nightly_report()
     auth = Credentials("trestle", PASSWORD)
-    with smtp_server(authenticator=auth, auth_required=True, auth_require_tls=False) as (mailbox, port):
-        settings = smtp_settings(port, smtp_username="trestle", smtp_password=SecretStr(PASSWORD))
-        result = deliver_summary(report, settings)
+    server_tls = {"tls_context": certificate.server_context(), "require_starttls": True}
+    with smtp_server(authenticator=auth, auth_required=True, **server_tls) as (mailbox, port):
+        settings = smtp_settings(
+            port, smtp_security="starttls", smtp_username="trestle", smtp_password=SecretStr(PASSWORD)
+        )
+        result = deliver_summary(report, settings, ssl_context=certificate.client_context())
 
     assert result.action == "sent"
     got = only_message(mailbox.messages)
@@ -105,13 +108,16 @@ def test_logs_in_when_the_server_requires_auth() -> None:
     assert_is_the_summary(got.message, report)
 
 
-def test_wrong_password_raises_without_revealing_it() -> None:
+def test_wrong_password_raises_without_revealing_it(certificate: SelfSignedCertificate) -> None:
     wrong = "Wr0ng-but-secret-pw"
     auth = Credentials("trestle", PASSWORD)
-    with smtp_server(authenticator=auth, auth_required=True, auth_require_tls=False) as (mailbox, port):
-        settings = smtp_settings(port, smtp_username="trestle", smtp_password=SecretStr(wrong))
+    server_tls = {"tls_context": certificate.server_context(), "require_starttls": True}
+    with smtp_server(authenticator=auth, auth_required=True, **server_tls) as (mailbox, port):
+        settings = smtp_settings(
+            port, smtp_security="starttls", smtp_username="trestle", smtp_password=SecretStr(wrong)
+        )
         with pytest.raises(EmailDeliveryError) as caught:
-            deliver_summary(nightly_report(), settings)
+            deliver_summary(nightly_report(), settings, ssl_context=certificate.client_context())
 
     assert mailbox.messages == []
     shown = f"{caught.value} {caught.value!r} {caught.value.__cause__!r} {caught.value.__context__!r}"
@@ -161,7 +167,7 @@ def test_implicit_ssl(certificate: SelfSignedCertificate) -> None:
 
 def test_unreachable_server_raises_a_clear_error() -> None:
     port = free_port()  # nothing listens here
-    settings = smtp_settings(port, smtp_username="trestle", smtp_password=SecretStr(PASSWORD))
+    settings = smtp_settings(port)
     with pytest.raises(EmailDeliveryError, match=f"via 127.0.0.1:{port} \\(none\\): ConnectionRefusedError"):
         deliver_summary(nightly_report(), settings, timeout=5)
 

@@ -8,7 +8,12 @@ Two shapes cover both systems:
 * :class:`RefreshTokenAuthenticator` – user-authorised apps whose refresh tokens rotate and are
   single-use (Procore) or rotate with a short grace period (Xero). Several processes may share the
   same grant, so the newest token set always lives in a :class:`TokenStore`, refreshes happen under
-  the store's lock, and the new pair is saved *before* the access token is used.
+  the store's lock, and the new pair is saved *before* the access token is used. If the save
+  fails, the run goes on with the new pair (the old one is already spent) and the log says what
+  to do; a refused refresh names the one command that re-authorises.
+
+Every client secret and every token obtained is handed to
+:func:`trestle.clients.errors.remember_secrets`, so no log line or error text can carry it.
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ from trestle.clients.errors import (
     MalformedResponseError,
     ServerError,
     TransportError,
+    describe_exception,
     excerpt,
+    remember_secrets,
 )
 
 logger = logging.getLogger(__name__)
@@ -158,6 +165,7 @@ class _OAuthTokenClient:
         self.credentials_in = credentials_in
         self.system = system or _system_for(token_url)
         self.clock = clock
+        remember_secrets(client_secret)
         self._http = httpx.Client(transport=transport, timeout=timeout)
 
     def request_tokens(self, form: dict[str, str], *, previous_refresh: str | None = None) -> TokenSet:
@@ -204,6 +212,7 @@ class _OAuthTokenClient:
                 body_excerpt="(withheld: token response)",
             )
         expires_in = float(payload.get("expires_in") or 1800)
+        remember_secrets(payload["access_token"], payload.get("refresh_token"))
         return TokenSet(
             access_token=payload["access_token"],
             refresh_token=payload.get("refresh_token") or previous_refresh,
@@ -296,6 +305,7 @@ class RefreshTokenAuthenticator(Authenticator):
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
+        reauthorise: str = "trestle tokens reset",
     ) -> None:
         self._oauth = _OAuthTokenClient(
             token_url,
@@ -309,6 +319,7 @@ class RefreshTokenAuthenticator(Authenticator):
         )
         self.store = store
         self.key = key
+        self.reauthorise = reauthorise
         self._tokens: TokenSet | None = None
         self._rejected_access_token: str | None = None
         self._lock = threading.Lock()
@@ -345,16 +356,35 @@ class RefreshTokenAuthenticator(Authenticator):
                     status=401,
                     method="POST",
                     route="token store",
-                    detail=f"no refresh token stored under {self.key!r}; authorise the app again",
+                    detail=f"no refresh token stored under {self.key!r}; authorise the app again: `{self.reauthorise}`",
                 )
             usable = current.is_fresh(self._oauth.clock())
             if usable and current.access_token != self._rejected_access_token:
                 return current
-            rotated = self._oauth.request_tokens(
-                {"grant_type": "refresh_token", "refresh_token": current.refresh_token},
-                previous_refresh=current.refresh_token,
-            )
-            self.store.save(self.key, rotated)
+            try:
+                rotated = self._oauth.request_tokens(
+                    {"grant_type": "refresh_token", "refresh_token": current.refresh_token},
+                    previous_refresh=current.refresh_token,
+                )
+            except AuthenticationError as refused:
+                raise AuthenticationError(
+                    system=system,
+                    status=refused.status,
+                    method=refused.method,
+                    route=refused.route,
+                    detail=f"{refused.detail}; the stored refresh token no longer works: run `{self.reauthorise}`",
+                ) from None
             self.refreshes += 1
+            try:
+                self.store.save(self.key, rotated)
+            except Exception as exc:  # the old token is spent: use the new pair now, say how to recover
+                logger.error(
+                    "%s: the rotated token set could not be saved (%s); this run goes on with it, "
+                    "but the next one cannot: afterwards run `%s`",
+                    system,
+                    describe_exception(exc),
+                    self.reauthorise,
+                )
+                return rotated
             logger.info("%s: refreshed and stored a rotated token set under %r", system, self.key)
             return rotated

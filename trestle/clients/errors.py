@@ -22,31 +22,93 @@ The hierarchy tells the caller what to do next::
 
 No text or repr of these exceptions contains an access token, refresh token, client secret or an
 Authorization header: every server-provided snippet passes through :func:`redact` first.
+
+:func:`redact` is the one redaction of the whole project. Besides credential-shaped text it masks
+every value handed to :func:`remember_secrets` (configured secrets, issued tokens, the database
+password); :func:`describe_exception` is how any exception becomes text for a report, an email,
+an artifact or the runs table; and once a secret is remembered every log record is redacted as
+it is created, tracebacks included.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+import traceback
 from collections.abc import Iterable
 from typing import Any
 
 _SECRET_PATTERNS = (
     re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
     re.compile(
-        r"(?i)(\"?(?:access_token|refresh_token|id_token|client_secret|authorization)\"?\s*[:=]\s*\"?)"
+        r"(?i)(\"?(?:access_token|refresh_token|id_token|client_secret|password|authorization)\"?\s*[:=]\s*\"?)"
         r"[^\"&,\s}]+"
     ),
+    re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@"),  # scheme://user:password@host
 )
 _EXCERPT_LENGTH = 200
+_SHORTEST_SECRET = 6  # shorter values would mask ordinary words; they are not credentials anyway
+_REMEMBERED_LIMIT = 256  # a long-lived server issues many tokens: keep the newest
+
+_remembered: dict[str, None] = {}
+_remembered_lock = threading.Lock()
+_record_factory_installed = False
+
+
+def remember_secrets(*secrets: str | None) -> None:
+    """Have :func:`redact` (and so every log record from now on) mask each of ``secrets``."""
+    global _record_factory_installed
+    with _remembered_lock:
+        for secret in secrets:
+            if secret and len(secret) >= _SHORTEST_SECRET:
+                _remembered.pop(secret, None)
+                _remembered[secret] = None
+        while len(_remembered) > _REMEMBERED_LIMIT:
+            del _remembered[next(iter(_remembered))]
+        if not _record_factory_installed:
+            _install_record_factory()
+            _record_factory_installed = True
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Mask bearer/basic credentials, token-looking key/value pairs and any of ``secrets`` in ``text``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
+    """Mask credentials in ``text``: bearer/basic values, token-looking key/value pairs, URL
+    passwords, ``secrets`` and every remembered secret."""
+    with _remembered_lock:
+        known = [*_remembered]
+    for secret in sorted({*known, *(s for s in secrets if s)}, key=len, reverse=True):
+        text = text.replace(secret, "***")
     text = _SECRET_PATTERNS[0].sub(lambda m: f"{m.group(1)} ***", text)
-    return _SECRET_PATTERNS[1].sub(lambda m: f"{m.group(1)}***", text)
+    text = _SECRET_PATTERNS[1].sub(lambda m: f"{m.group(1)}***", text)
+    return _SECRET_PATTERNS[2].sub(lambda m: f"{m.group(1)}***@", text)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``exc`` as one redacted line for a report, an email, an artifact or the runs table."""
+    text = str(exc) if isinstance(exc, TrestleApiError) else f"{type(exc).__name__}: {exc}"
+    return redact(text)
+
+
+def _install_record_factory() -> None:
+    """Wrap the log record factory so each record's message and traceback are redacted at birth."""
+    make_record = logging.getLogRecordFactory()
+
+    def redacting_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: leave it to the logging module to report
+            return record
+        redacted = redact(message)
+        if redacted != message:  # untouched records keep their args (some formatters read them)
+            record.msg, record.args = redacted, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            if (cleaned := redact(text)) != text:
+                record.exc_text = cleaned
+        return record
+
+    logging.setLogRecordFactory(redacting_record)
 
 
 def excerpt(text: str, limit: int = _EXCERPT_LENGTH) -> str:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -73,6 +73,23 @@ class ChildProcess:
             os.killpg(self.process.pid, sig)
 
 
+SERVER_AUTH_VARIABLE = "PREFECT_SERVER_API_AUTH_STRING"
+CLIENT_AUTH_VARIABLE = "PREFECT_API_AUTH_STRING"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def exposure_warning(host: str, auth_string: str | None) -> str | None:
+    """A warning when a Prefect server would listen beyond this machine without a login."""
+    if auth_string or host in LOOPBACK_HOSTS or host.startswith("127."):
+        return None
+    return (
+        f"the Prefect server will listen on {host} without a login: anyone who can reach it can read the "
+        f"Secret blocks (client secrets, SMTP password) and start runs. Set {SERVER_AUTH_VARIABLE}=user:password "
+        f"for `trestle up` and {CLIENT_AUTH_VARIABLE} to the same value for every client (the UI asks for it; "
+        "workers and `prefect deploy` read it), or keep --host 127.0.0.1 behind a TLS proxy"
+    )
+
+
 @dataclass
 class PrefectServer:
     """A running ``prefect server start`` and the settings that point clients at it."""
@@ -80,6 +97,15 @@ class PrefectServer:
     host: str
     port: int
     child: ChildProcess
+    auth_string: str | None = field(default=None, repr=False)
+
+    @property
+    def http_auth(self) -> httpx.BasicAuth | None:
+        """HTTP Basic credentials for the API when the server has an auth string."""
+        if not self.auth_string:
+            return None
+        user, _, password = self.auth_string.partition(":")
+        return httpx.BasicAuth(user, password)
 
     @property
     def ui_url(self) -> str:
@@ -92,7 +118,8 @@ class PrefectServer:
     @property
     def env(self) -> dict[str, str]:
         """What a process needs to talk to this server (workers, ``prefect deploy``, flows)."""
-        return {**OFFLINE_ENV, "PREFECT_API_URL": self.api_url}
+        login = {CLIENT_AUTH_VARIABLE: self.auth_string} if self.auth_string else {}
+        return {**OFFLINE_ENV, "PREFECT_API_URL": self.api_url, **login}
 
     def stop(self) -> None:
         self.child.stop()
@@ -120,13 +147,16 @@ def start_prefect_server(
     env: Mapping[str, str] | None = None,
     log_path: Path | None = None,
     startup_timeout: float = 180.0,
+    auth_string: str | None = None,
 ) -> PrefectServer:
     """Start a Prefect server and wait until its API answers.
 
     Its state lives under ``home`` (``PREFECT_HOME``) unless ``database_url`` names another
     database (``postgresql+asyncpg://...`` for an install with several workers). The UI is told
     the API's address, so it works when opened from this machine's browser. Its output goes to
-    ``log_path`` (default ``home/logs/prefect-server.log``).
+    ``log_path`` (default ``home/logs/prefect-server.log``). With ``auth_string`` (``user:password``)
+    the API and UI require that login (Prefect's ``PREFECT_SERVER_API_AUTH_STRING``); the
+    server's :attr:`PrefectServer.env` then carries it for clients as ``PREFECT_API_AUTH_STRING``.
     """
     if port_in_use(host, port):
         raise StartupError(f"{host}:{port} is already in use (another Prefect server?); choose another --port")
@@ -143,12 +173,16 @@ def start_prefect_server(
     }
     if database_url:
         server_env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
+    if auth_string:
+        server_env[SERVER_AUTH_VARIABLE] = auth_string
+    else:
+        server_env.pop(SERVER_AUTH_VARIABLE, None)
     home.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port), "--analytics-off"]
     child = ChildProcess.start(
         "prefect server", argv, env=server_env, log_path=log_path or home / "logs" / "prefect-server.log"
     )
-    server = PrefectServer(host, port, child)
+    server = PrefectServer(host, port, child, auth_string=auth_string)
     try:
         wait_for_http(f"{api_url}/health", child, timeout=startup_timeout)
     except BaseException:

@@ -4,6 +4,10 @@ Starts, in order: the sandboxes (unless real Procore and Xero are configured), t
 schema, a Prefect server on 127.0.0.1 with its UI, the ``trestle`` process work pool (for
 ``prefect deploy --all`` and workers), and ``trestle serve`` with every deployment. It prints
 where everything is and, on Ctrl-C or SIGTERM, stops everything it started, newest first.
+
+With ``PREFECT_SERVER_API_AUTH_STRING=user:password`` in its environment the server requires
+that login and every process ``up`` starts gets it as ``PREFECT_API_AUTH_STRING``; binding
+``--host`` beyond loopback without it prints a warning.
 """
 
 from __future__ import annotations
@@ -19,12 +23,16 @@ from typing import Any
 
 import httpx
 
+from trestle.clients.errors import remember_secrets
 from trestle.deployments.catalog import WORK_POOL, deployment_specs
 from trestle.deployments.local import (
+    CLIENT_AUTH_VARIABLE,
+    SERVER_AUTH_VARIABLE,
     ChildProcess,
     PrefectServer,
     StartupError,
     ensure_process_work_pool,
+    exposure_warning,
     start_prefect_server,
 )
 from trestle.settings import ConfigError, install_settings, load_settings, pair_names
@@ -94,8 +102,16 @@ def _start_everything(options: UpOptions, started: list[Any]) -> list[str]:
     upgrade(engine)
     lines.append(f"Link store:  {engine.url.render_as_string(hide_password=True)}")
 
+    auth_string = os.environ.get(SERVER_AUTH_VARIABLE) or None
+    remember_secrets(auth_string)
+    if warning := exposure_warning(options.host, auth_string):
+        print(f"trestle up: WARNING: {warning}", file=sys.stderr, flush=True)
     server = start_prefect_server(
-        home=home / "prefect", host=options.host, port=options.port, log_path=home / "logs" / "prefect-server.log"
+        home=home / "prefect",
+        host=options.host,
+        port=options.port,
+        log_path=home / "logs" / "prefect-server.log",
+        auth_string=auth_string,
     )
     started.append(server)
     os.environ.update(server.env)
@@ -114,7 +130,8 @@ def _start_everything(options: UpOptions, started: list[Any]) -> list[str]:
         lines.append(f"Deployments: none served; `prefect deploy --all` then `prefect worker start --pool {WORK_POOL}`")
     lines += [
         f"Logs:        {home / 'logs'}",
-        f"Other shells: export PREFECT_API_URL={server.api_url}",
+        f"Other shells: export PREFECT_API_URL={server.api_url}"
+        + (f" and {CLIENT_AUTH_VARIABLE} (the same user:password)" if auth_string else ""),
         "Ctrl-C stops everything.",
     ]
     return lines
@@ -137,7 +154,9 @@ def _wait_for_deployments(server: PrefectServer, serving: ChildProcess, expected
     while time.monotonic() < deadline:
         if not serving.running:
             raise StartupError(f"trestle serve exited with code {serving.process.returncode}:\n{serving.log_tail()}")
-        response = httpx.post(f"{server.api_url}/deployments/filter", json={"limit": 200}, timeout=5)
+        response = httpx.post(
+            f"{server.api_url}/deployments/filter", json={"limit": 200}, timeout=5, auth=server.http_auth
+        )
         ready = [item for item in response.json() if item.get("status") == "READY"] if response.is_success else []
         if len(ready) >= expected:  # registered, and `serve` is polling for their runs
             return

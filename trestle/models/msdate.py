@@ -25,13 +25,16 @@ def parse_ms_datetime(value: str) -> datetime:
     match = _MS_DATE.match(value.strip())
     if not match:
         raise ValueError(f"not a /Date()/ value: {value!r}")
-    instant = _EPOCH + timedelta(milliseconds=int(match["ms"]))
     offset = match["offset"]
-    if not offset:
-        return instant
-    sign = 1 if offset[0] == "+" else -1
-    delta = timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])) * sign
-    return instant.astimezone(timezone(delta))
+    sign = 1 if offset and offset[0] == "+" else -1
+    try:
+        instant = _EPOCH + timedelta(milliseconds=int(match["ms"]))
+        if not offset:
+            return instant
+        delta = timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])) * sign
+        return instant.astimezone(timezone(delta))
+    except (OverflowError, ValueError):  # beyond year 1..9999, or an offset of a day or more
+        raise ValueError(f"/Date()/ value out of range: {value!r}") from None
 
 
 def parse_ms_date(value: str) -> date:

@@ -415,6 +415,7 @@ class LinkStore:
 
     # ---------------------------------------------------------------- tokens
     def load_token(self, system: str) -> OAuthToken | None:
+        """The stored (encrypted) token row for ``system``; :class:`DatabaseTokenStore` decrypts it."""
         with self.session() as session:
             return session.get(OAuthToken, (self.pair, system))
 
@@ -426,7 +427,12 @@ class LinkStore:
         refresh_token: str | None,
         expires_at: datetime | None,
         scope: str | None,
+        configured_fingerprint: str | None = None,
     ) -> None:
+        """Replace ``system``'s token row (values already encrypted); committed before returning.
+
+        ``configured_fingerprint`` is kept as it is unless given.
+        """
         with self.session() as session:
             row = session.get(OAuthToken, (self.pair, system))
             if row is None:
@@ -434,6 +440,8 @@ class LinkStore:
                 session.add(row)
             row.access_token, row.refresh_token = access_token, refresh_token
             row.expires_at, row.scope = expires_at, scope
+            if configured_fingerprint is not None:
+                row.configured_fingerprint = configured_fingerprint
 
     # ------------------------------------------------------------------ runs
     def start_run(self, run_id: str, flow: str, *, dry_run: bool, flow_run_id: str | None) -> None:

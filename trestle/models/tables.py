@@ -9,7 +9,8 @@ install can serve several pairs without their links, cursors, tokens or issues m
   finishes instead of writing again.
 - ``review_issues``: open problems per record, resolved automatically when it next syncs cleanly.
 - ``cursors``: incremental read positions, saved only after a page's writes are committed.
-- ``oauth_tokens``: rotating refresh tokens, saved before they are used.
+- ``oauth_tokens``: rotating refresh tokens, saved before they are used, encrypted (Fernet, see
+  :mod:`trestle.crypto`), with a fingerprint of the configured token that seeded them.
 - ``run_locks``: one run per pair and integration at a time.
 - ``runs``: a row per run, for history and the late-run guard.
 """
@@ -137,10 +138,11 @@ class OAuthToken(Base):
 
     pair: Mapped[str] = mapped_column(String(40), primary_key=True)
     system: Mapped[str] = mapped_column(String(16), primary_key=True)
-    access_token: Mapped[str | None] = mapped_column(Text)
-    refresh_token: Mapped[str | None] = mapped_column(Text)
+    access_token: Mapped[str | None] = mapped_column(Text)  # encrypted
+    refresh_token: Mapped[str | None] = mapped_column(Text)  # encrypted
     expires_at: Mapped[datetime | None]
     scope: Mapped[str | None] = mapped_column(Text)
+    configured_fingerprint: Mapped[str | None] = mapped_column(String(80))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -1,8 +1,9 @@
 """Deliver the run summary: by SMTP when a mail server is configured, otherwise as an ``.eml``
 file in the outbox folder (the default, so a fresh install never needs a mail server).
 
-The SMTP password is only ever handed to ``smtplib``; :class:`EmailDeliveryError` messages are
-built from the host, port and the server's reply with the password scrubbed out.
+The SMTP password is only ever handed to ``smtplib``, and never over a connection without TLS
+(``smtp_security = "none"`` with a password is refused before connecting); :class:`EmailDeliveryError`
+messages are built from the host, port and the server's reply with the password redacted.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import Literal
 
+from trestle.clients.errors import redact
 from trestle.models.report import RunReport
 from trestle.notifications.render import RenderedEmail, render_summary
 from trestle.settings import DEFAULT_HOME, EmailSettings
@@ -128,6 +130,11 @@ def _send(
     host, port, security = settings.smtp_host or "", settings.smtp_port, settings.smtp_security
     where = f"{host}:{port}"
     password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
+    if security == "none" and password:
+        raise EmailDeliveryError(
+            f"refusing to send the SMTP password to {where} without TLS: TRESTLE_EMAIL_SMTP_SECURITY is 'none'. "
+            "Set it to 'starttls' or 'ssl', or remove TRESTLE_EMAIL_SMTP_PASSWORD for a server that needs no login"
+        )
     context = ssl_context or ssl.create_default_context()
     try:
         smtp: smtplib.SMTP
@@ -169,4 +176,4 @@ def _reply(raw: bytes | str) -> str:
 
 
 def _scrub(text: str, secret: str) -> str:
-    return text.replace(secret, "********") if secret else text
+    return redact(text, [secret])

@@ -18,7 +18,6 @@ from trestle.clients.auth import (
     Authenticator,
     ClientCredentialsAuthenticator,
     RefreshTokenAuthenticator,
-    TokenSet,
 )
 from trestle.clients.pacing import ApiUsage, ProcorePacer, RateLimitPacer, SharedBudgetPacer, XeroPacer
 from trestle.clients.procore import ProcoreClient
@@ -26,7 +25,7 @@ from trestle.clients.xero import XeroClient
 from trestle.db import check_schema, make_engine
 from trestle.links import WebLinks
 from trestle.models.store import LinkStore
-from trestle.models.tokens import DatabaseTokenStore
+from trestle.models.tokens import reset_command, token_store_for
 from trestle.settings import TrestleSettings
 from trestle.tasks.limits import SharedLimit, ensure_shared_limits, shared_limits_enabled, shared_limits_for, slot_taker
 
@@ -132,9 +131,8 @@ class RunContext:
             credentials_in = "body"
         secret = settings.client_secret.get_secret_value() if settings.client_secret else ""
         if settings.auth_mode == "refresh_token":
-            tokens = DatabaseTokenStore(self.store)
-            if tokens.load(system) is None and settings.refresh_token is not None:
-                tokens.save(system, TokenSet("", settings.refresh_token.get_secret_value(), 0.0, None))
+            tokens = token_store_for(self.settings, self.store)
+            tokens.seed(system, settings.refresh_token.get_secret_value() if settings.refresh_token else None)
             return RefreshTokenAuthenticator(
                 token_url,
                 settings.client_id or "",
@@ -143,6 +141,7 @@ class RunContext:
                 key=system,
                 credentials_in=credentials_in,
                 system=system,
+                reauthorise=reset_command(self.pair),
             )
         scope = self.settings.xero.scopes if system == "xero" else None
         return ClientCredentialsAuthenticator(

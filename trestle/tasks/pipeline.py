@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from prefect import task
 
-from trestle.clients.errors import DailyLimitExceeded, TrestleApiError
+from trestle.clients.errors import DailyLimitExceeded, describe_exception
 from trestle.models.report import IntegrationReport, IssueView, SystemUsage
 from trestle.models.store import IssueIn, LeaseLost, LockHeld
 from trestle.tasks.context import RunContext
@@ -214,6 +214,4 @@ def _usage_delta(before: dict, after: dict) -> dict[str, SystemUsage]:
 
 
 def _describe(exc: Exception) -> str:
-    if isinstance(exc, TrestleApiError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+    return describe_exception(exc)  # the one redaction (trestle.clients.errors)

@@ -1,0 +1,98 @@
+"""A catalogue of hostile Xero contacts through the vendors integration: quotes, ``==``, ``&&``,
+HTML, control characters, emoji, a name at Xero's 255-character limit, an unknown country.
+
+The contacts are created in the Xero sandbox through its API and put in the contact group, as a
+bookkeeper would. One run must not crash: each hostile contact becomes a Procore vendor with its
+name intact or a named review issue, the seeded good contacts still sync, and the summary email
+shows the names escaped, never as markup.
+"""
+
+from __future__ import annotations
+
+import email
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+from tests.integrations.apis import procore_api, xero_api
+from trestle.cli import run_flow
+from trestle.db import make_engine
+from trestle.flows.vendors import vendors_flow
+from trestle.models.store import LinkStore
+
+HOSTILE_NAMES = [
+    'O\'Brien "Quoted" & Sons',
+    '=HYPERLINK("http://evil.example") == && || ; DROP TABLE vendors',
+    "<script>alert('x')</script><b>Bold</b> Builders",
+    "Tab\tand\x07bell Pty Ltd",
+    "🏗️ Crane Hire 🚧 Ltd",
+    "Ünïcödé Façades Société",
+    "L" * 255,
+]
+UNKNOWN_COUNTRY = "Contractor In Narnia Ltd"
+
+
+def plant_contacts(env: dict[str, str]) -> None:
+    """Create the hostile contacts in Xero and add them to the contact group Trestle reads."""
+    with xero_api(env) as xero:
+        contacts = [{"Name": name, "ContactStatus": "ACTIVE"} for name in HOSTILE_NAMES]
+        contacts.append(
+            {"Name": UNKNOWN_COUNTRY, "Addresses": [{"AddressType": "STREET", "City": "Cair", "Country": "Narnia"}]}
+        )
+        created = xero.put("/Contacts", json={"Contacts": contacts})
+        assert created.status_code == 200, created.text
+        ids = [{"ContactID": contact["ContactID"]} for contact in created.json()["Contacts"]]
+        groups = xero.get("/ContactGroups").json()["ContactGroups"]
+        group = next(group for group in groups if group["Name"] == "Procore")
+        added = xero.put(f"/ContactGroups/{group['ContactGroupID']}/Contacts", json={"Contacts": ids})
+        assert added.status_code == 200, added.text
+
+
+def procore_vendor_names(env: dict[str, str]) -> set[str]:
+    with procore_api(env) as procore:
+        answer = procore.get(
+            "/rest/v1.0/vendors", params={"company_id": env["TRESTLE_PROCORE_COMPANY_ID"], "per_page": 1000}
+        )
+        answer.raise_for_status()
+        return {vendor["name"] for vendor in answer.json()}
+
+
+def html_parts(outbox: Path) -> str:
+    texts = []
+    for path in outbox.glob("*.eml"):
+        message: Message = email.message_from_bytes(path.read_bytes())
+        for part in message.walk():
+            if part.get_content_type() == "text/html":
+                payload = part.get_payload(decode=True)
+                assert isinstance(payload, bytes)
+                texts.append(payload.decode("utf-8"))
+    return "\n".join(texts)
+
+
+def test_hostile_contacts_are_synced_or_named_issues_and_the_run_goes_on(
+    trestle_env: dict[str, str], fresh_sandboxes: Any
+) -> None:
+    plant_contacts(trestle_env)
+    summary = run_flow(vendors_flow, notify=True)
+    vendors = summary["integrations"]["vendors"]
+    assert vendors["outcome"] in ("ok", "issues"), vendors
+    assert vendors["failed"] == 0 and vendors["created"] > len(HOSTILE_NAMES) // 2, vendors
+
+    in_procore = procore_vendor_names(trestle_env)
+    store = LinkStore(make_engine(trestle_env["TRESTLE_DATABASE_URL"]), "default")
+    issues = store.open_issues(integration="vendors")
+    labelled = {issue.label: issue.code for issue in issues}
+    for name in [*HOSTILE_NAMES, UNKNOWN_COUNTRY]:
+        synced = any(name == vendor or name[:200] in vendor for vendor in in_procore)
+        assert synced or name in labelled, f"{name[:30]!r} was neither synced nor a named issue"
+        if name in labelled:
+            assert "." in labelled[name], "issue codes are named (integration.problem)"
+    assert 'O\'Brien "Quoted" & Sons' in in_procore, "quotes and ampersands survive untouched"
+    assert "🏗️ Crane Hire 🚧 Ltd" in in_procore, "emoji survive untouched"
+
+    html = html_parts(Path(trestle_env["TRESTLE_HOME"]) / "outbox")
+    assert html, "the summary email was written"
+    assert "<script>" not in html, "a contact's name must never become markup in the email"
+
+    again = run_flow(vendors_flow, notify=False)["integrations"]["vendors"]
+    assert again["created"] == 0 and again["failed"] == 0, "a rerun writes nothing twice"
