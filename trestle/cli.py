@@ -368,7 +368,7 @@ def deployments_yaml(timezone: str | None = None) -> str:
     """prefect.yaml's text, generated from the deployment catalog."""
     import yaml
 
-    from trestle.deployments.catalog import DEFAULT_TIMEZONE, prefect_yaml
+    from trestle.deployments.catalog import prefect_yaml
     from trestle.settings import pair_names
 
     header = (
@@ -376,7 +376,7 @@ def deployments_yaml(timezone: str | None = None) -> str:
         "a test keeps it in step.\n"
         "# Deploy onto a `process` work pool named `trestle`: see the README, 'Running on a Prefect server'.\n"
     )
-    body = prefect_yaml(timezone or os.environ.get("TRESTLE_TIMEZONE", DEFAULT_TIMEZONE), pair_names())
+    body = prefect_yaml(timezone, pair_names())
     return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
 
 

@@ -28,6 +28,7 @@ def run_checks(settings: TrestleSettings | None = None, pair: str | None = None)
     except ConfigError as exc:
         return [Check("configuration", False, str(exc), "set the named TRESTLE_* variables (see the README)")]
     checks.append(Check("configuration", True, f"pair {settings.pair!r}, database {_safe_url(settings)}"))
+    checks.append(_schedule_check(pair if settings.pairs else None))
     try:
         check_schema(make_engine(settings.database_url or ""))
         checks.append(Check("database", True, "schema up to date"))
@@ -46,6 +47,20 @@ def run_checks(settings: TrestleSettings | None = None, pair: str | None = None)
     finally:
         ctx.close()
     return checks
+
+
+def _schedule_check(pair: str | None) -> Check:
+    """Every ``[schedules.NAME]`` table names a deployment and resolves; the effective schedules."""
+    from trestle.deployments.catalog import deployment_specs
+    from trestle.deployments.schedules import schedules_for
+
+    specs = deployment_specs([pair] if pair else [])
+    try:
+        resolved = schedules_for(specs)
+    except ConfigError as exc:
+        return Check("schedules", False, str(exc), "fix the named [schedules.NAME] table (see the README, Schedules)")
+    shown = [f"{spec.name} {schedule.describe()}" for spec, schedule in zip(specs, resolved, strict=True) if schedule]
+    return Check("schedules", True, "; ".join(shown) or "no deployment is scheduled")
 
 
 def _store(settings: TrestleSettings):  # type: ignore[no-untyped-def]

@@ -43,6 +43,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from trestle.deployments.schedules import ScheduleSettings, merge_tables, normalise_name
+
 ENV_PREFIX = "TRESTLE_"
 DEFAULT_HOME = Path(".trestle")
 INTEGRATIONS = (
@@ -197,6 +199,7 @@ class PairSettings(BaseModel):
     xero: dict[str, Any] = Field(default_factory=dict)
     email: dict[str, Any] = Field(default_factory=dict)
     sync: dict[str, Any] = Field(default_factory=dict)
+    schedules: dict[str, Any] = Field(default_factory=dict, description="[pairs.NAME.schedules.DEPLOYMENT] tables")
 
 
 class _TrestleSources(BaseSettings):
@@ -237,6 +240,14 @@ class TrestleSettings(_TrestleSources):
     email: EmailSettings = Field(default_factory=EmailSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    schedules: dict[str, ScheduleSettings] = Field(
+        default_factory=dict, description="[schedules.DEPLOYMENT] tables: see trestle/deployments/schedules.py"
+    )
+
+    @field_validator("schedules", mode="before")
+    @classmethod
+    def _schedule_names(cls, value: Any) -> Any:
+        return {normalise_name(name): table for name, table in value.items()} if isinstance(value, dict) else value
 
     @model_validator(mode="before")
     @classmethod
@@ -263,6 +274,8 @@ class TrestleSettings(_TrestleSources):
                 if block in extra and secret not in extra:  # the pair's own block beats a shared secret
                     base.pop(secret, None)
             merged[section] = {**base, **extra}
+        if overrides.get("schedules"):
+            merged["schedules"] = merge_tables(merged.get("schedules") or {}, overrides["schedules"])
         return merged
 
     @field_validator("pair")
@@ -360,7 +373,10 @@ def load_settings(pair: str | None = None, *, secrets: bool = True, **overrides:
             message = error["msg"].removeprefix("Value error, ")
             value = error.get("input")
             shown = "" if isinstance(value, dict) or "secret" in str(error["loc"]) else f" (got {value!r})"
-            problems.append(f"{env_name(error['loc'])}: {message}{shown}")
+            where = env_name(error["loc"])
+            if error["loc"][0] == "schedules" and len(error["loc"]) > 1:  # the TOML key names it best
+                where = f"{'.'.join(map(str, error['loc']))} ({where})"
+            problems.append(f"{where}: {message}{shown}")
         raise ConfigError("invalid settings:\n  " + "\n  ".join(problems)) from None
     except SettingsError as exc:
         raise ConfigError(f"invalid settings: {exc}") from None
