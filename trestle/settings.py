@@ -278,6 +278,17 @@ class TrestleSettings(_TrestleSources):
             merged["schedules"] = merge_tables(merged.get("schedules") or {}, overrides["schedules"])
         return merged
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        scheme = (value or "sqlite").split(":", 1)[0].split("+", 1)[0].lower()
+        if scheme not in ("sqlite", "postgresql"):
+            raise ValueError(
+                f"unsupported database {scheme!r}: use sqlite:///path/to/trestle.db or "
+                "postgresql://user@host:5432/dbname"
+            )
+        return value
+
     @field_validator("pair")
     @classmethod
     def _configured_pair(cls, value: str, info: ValidationInfo) -> str:
@@ -372,11 +383,14 @@ def load_settings(pair: str | None = None, *, secrets: bool = True, **overrides:
         for error in exc.errors():
             message = error["msg"].removeprefix("Value error, ")
             value = error.get("input")
-            shown = "" if isinstance(value, dict) or "secret" in str(error["loc"]) else f" (got {value!r})"
+            hidden = isinstance(value, dict) or "secret" in str(error["loc"]) or error["loc"][0] == "database_url"
+            shown = "" if hidden else f" (got {value!r})"  # a database URL may carry a password
             where = env_name(error["loc"])
             if error["loc"][0] == "schedules" and len(error["loc"]) > 1:  # the TOML key names it best
                 where = f"{'.'.join(map(str, error['loc']))} ({where})"
             problems.append(f"{where}: {message}{shown}")
+        if len(problems) == 1:  # one line for one problem
+            raise ConfigError(f"invalid setting {problems[0]}") from None
         raise ConfigError("invalid settings:\n  " + "\n  ".join(problems)) from None
     except SettingsError as exc:
         raise ConfigError(f"invalid settings: {exc}") from None

@@ -17,7 +17,13 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import OperationalError
 
-from trestle.clients.errors import FatalApiError, OutcomeUnknownError, RetriableApiError, TransportError
+from trestle.clients.errors import (
+    ConnectionFailedError,
+    FatalApiError,
+    OutcomeUnknownError,
+    RetriableApiError,
+    TransportError,
+)
 from trestle.models.report import RecordOutcome
 from trestle.models.store import IntentIn, chunked
 from trestle.tasks.engine import (
@@ -43,6 +49,8 @@ def transient_only(task: Any, task_run: Any, state: Any) -> bool:
     """Prefect retry condition: retry rate limits, 5xx, network and database-lock errors only."""
     try:
         state.result()
+    except ConnectionFailedError:  # a wrong URL or a dead network: the client already tried twice
+        return False
     except (RetriableApiError, TransportError, OperationalError):
         return True
     except Exception:
