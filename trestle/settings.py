@@ -420,12 +420,20 @@ def resolve_secret_blocks(settings: TrestleSettings) -> None:
         if not block_name or getattr(section, field_name) is not None:
             continue
         from prefect.blocks.system import Secret
+        from prefect.settings import PREFECT_API_URL
 
+        setting = env_name((section_name, field_name + "_block"))
         try:
             value = Secret.load(block_name).get()
         except Exception as exc:  # missing block, no API: say which setting and block
+            if not PREFECT_API_URL.value():  # only this machine's temporary Prefect database was searched
+                raise ConfigError(
+                    f"{setting}: the Prefect Secret block {block_name!r} cannot be read because no Prefect API is "
+                    f"configured; set PREFECT_API_URL to the server that holds it (`trestle up` prints it), "
+                    f"or set {env_name((section_name, field_name))} instead"
+                ) from None
             raise ConfigError(
-                f"{env_name((section_name, field_name + '_block'))}: the Prefect Secret block {block_name!r} "
+                f"{setting}: the Prefect Secret block {block_name!r} "
                 f"could not be read ({type(exc).__name__}); create it in the Prefect UI's Blocks page or "
                 f"with `Secret(value=...).save({block_name!r})` from prefect.blocks.system"
             ) from None
