@@ -125,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--host", default="127.0.0.1", help="address of the Prefect server and UI")
     up.add_argument("--port", type=int, default=4200, help="Prefect server and UI port")
+    up.add_argument(
+        "--public-url",
+        help="the UI's address for browsers on other machines (default with --host 0.0.0.0: this machine's address)",
+    )
     up.add_argument("--home", type=Path, help="state folder (default TRESTLE_HOME or .trestle)")
     up.add_argument(
         "--sandbox",
@@ -403,6 +407,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         procore_port=args.procore_port,
         serve=not args.no_serve,
         timezone=args.timezone,
+        public_url=args.public_url,
     )
     return up(options)
 

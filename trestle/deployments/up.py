@@ -44,6 +44,7 @@ class UpOptions:
     procore_port: int = 4020
     serve: bool = True
     timezone: str | None = None
+    public_url: str | None = None  # the UI's address for other machines' browsers (default: this machine's)
 
 
 def up(options: UpOptions, *, ready: threading.Event | None = None, stop: threading.Event | None = None) -> int:
@@ -95,7 +96,11 @@ def _start_everything(options: UpOptions, started: list[Any]) -> list[str]:
     lines.append(f"Link store:  {engine.url.render_as_string(hide_password=True)}")
 
     server = start_prefect_server(
-        home=home / "prefect", host=options.host, port=options.port, log_path=home / "logs" / "prefect-server.log"
+        home=home / "prefect",
+        host=options.host,
+        port=options.port,
+        log_path=home / "logs" / "prefect-server.log",
+        public_url=options.public_url,
     )
     started.append(server)
     os.environ.update(server.env)
