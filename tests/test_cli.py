@@ -116,3 +116,110 @@ def test_doctor_checks_every_pair_and_names_what_each_lacks(tmp_path: Path, home
     assert all("for pair" in check["detail"] and "TRESTLE_XERO_TENANT_ID" in check["detail"] for check in checks)
     only_south = trestle("doctor", "--pair", "south", "--json", env=home, cwd=tmp_path)
     assert [check["name"] for check in json.loads(only_south.stdout)] == ["configuration"]
+
+
+# --------------------------------------------------------------------------- expected failures: one line, exit 2
+def assert_clean_failure(result: subprocess.CompletedProcess, *named: str) -> str:
+    """Exit 2, one ``trestle:`` line on stderr naming each of ``named``, and no traceback."""
+    assert result.returncode == 2, f"exit {result.returncode}:\n{result.stderr}"
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("trestle:")]
+    assert len(lines) == 1, result.stderr
+    for text in named:
+        assert text in lines[0], f"{text!r} not in {lines[0]!r}"
+    return lines[0]
+
+
+def _refused_port() -> int:
+    from trestle.deployments.local import free_port
+
+    return free_port()  # nothing listens on it
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("postgresql://postgres:pw-not-shown@127.0.0.1:{port}/trestle", ["Connection refused", "is the database"]),
+        ("sqlite:///{tmp}", ["unable to open database file"]),  # a folder, not a file
+        ("mysql://u:pw-not-shown@localhost/db", ["unsupported database 'mysql'", "postgresql://"]),
+    ],
+)
+def test_an_unusable_database_is_one_line_naming_the_setting(
+    tmp_path: Path, home: dict[str, str], url: str, named: list[str]
+) -> None:
+    url = url.format(port=_refused_port(), tmp=tmp_path)
+    result = trestle("review", env={**home, "TRESTLE_DATABASE_URL": url}, cwd=tmp_path)
+    line = assert_clean_failure(result, "TRESTLE_DATABASE_URL", *named)
+    assert "pw-not-shown" not in result.stderr + result.stdout, line
+
+
+@pytest.mark.postgres
+def test_a_missing_postgres_database_is_named_with_the_fix(tmp_path: Path, home: dict[str, str]) -> None:
+    from tests.postgres import temporary_database
+
+    with temporary_database() as url:
+        missing = url.rsplit("/", 1)[0] + "/trestle_no_such_database"
+    result = trestle("db", "upgrade", env={**home, "TRESTLE_DATABASE_URL": missing}, cwd=tmp_path)
+    assert_clean_failure(result, "TRESTLE_DATABASE_URL", "does not exist", "createdb")
+
+
+def test_debug_shows_the_traceback_of_an_expected_failure(tmp_path: Path, home: dict[str, str]) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{_refused_port()}/trestle"
+    result = trestle("review", "--debug", env={**home, "TRESTLE_DATABASE_URL": url}, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" in result.stderr and "OperationalError" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1].startswith("trestle: TRESTLE_DATABASE_URL")
+
+
+@pytest.fixture
+def sandbox_run_env(sandboxes: object, tmp_path: Path, home: dict[str, str]) -> dict[str, str]:
+    """``trestle run`` settings for the session's sandboxes, with a migrated SQLite database."""
+    database = {"TRESTLE_DATABASE_URL": f"sqlite:///{tmp_path / 'trestle.db'}"}
+    env = {**sandboxes.env, **home, **database}  # type: ignore[attr-defined]
+    upgraded = trestle("db", "upgrade", env=env, cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    return env
+
+
+def test_refused_credentials_are_one_line_naming_the_settings(tmp_path: Path, sandbox_run_env: dict[str, str]) -> None:
+    env = {**sandbox_run_env, "TRESTLE_PROCORE_CLIENT_SECRET": "wrong-secret-not-shown"}
+    result = trestle("run", "vendors", "--no-email", env=env, cwd=tmp_path)
+    assert_clean_failure(result, "procore refused the credentials", "TRESTLE_PROCORE_CLIENT_SECRET")
+    assert "wrong-secret-not-shown" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("setting", "url", "reason"),
+    [
+        ("TRESTLE_XERO_IDENTITY_URL", "http://127.0.0.1:{port}", "connection refused"),
+        ("TRESTLE_PROCORE_LOGIN_URL", "http://trestle-no-such-host.invalid", "cannot connect"),
+    ],
+)
+def test_an_unreachable_host_fails_fast_in_one_line(
+    tmp_path: Path, sandbox_run_env: dict[str, str], setting: str, url: str, reason: str
+) -> None:
+    import time
+
+    env = {**sandbox_run_env, setting: url.format(port=_refused_port())}
+    began = time.monotonic()
+    result = trestle("run", "vendors", "--no-email", env=env, cwd=tmp_path)
+    elapsed = time.monotonic() - began
+    system = setting.split("_")[1].lower()
+    assert_clean_failure(result, f"{system}:", reason, f"TRESTLE_{system.upper()}_API_URL")
+    assert elapsed < 30, f"{elapsed:.0f} s, of which the CLI's own start is a few: no long retries"
+
+
+def test_a_refused_connection_gives_up_within_ten_seconds() -> None:
+    import time
+
+    from trestle.clients.auth import StaticTokenAuthenticator
+    from trestle.clients.errors import ConnectionFailedError
+    from trestle.clients.xero import XeroClient
+
+    client = XeroClient(
+        api_url=f"http://127.0.0.1:{_refused_port()}", authenticator=StaticTokenAuthenticator("t"), tenant_id="x"
+    )
+    began = time.monotonic()
+    with pytest.raises(ConnectionFailedError) as raised:
+        client.organisation()
+    assert time.monotonic() - began < 10
+    assert "connection refused" in str(raised.value)

@@ -27,13 +27,13 @@ EXIT_OK, EXIT_ISSUES, EXIT_FAILED = 0, 1, 2
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in arguments  # accepted anywhere on the line, not only before the command
+    args = parser.parse_args([argument for argument in arguments if argument != "--debug"])
+    args.debug = debug
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_FAILED
-    from trestle.db import SchemaOutOfDate
-    from trestle.settings import ConfigError
-
     if args.handler not in (cmd_up, cmd_serve):
         # Terminal commands print their own summary; served runs keep Prefect's INFO logs for the UI.
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -41,15 +41,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["TRESTLE_PAIR"] = args.pair
     try:
         return int(args.handler(args) or 0)
-    except (ConfigError, SchemaOutOfDate) as exc:
-        print(f"trestle: {exc}", file=sys.stderr)
-        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        return _expected_failure(exc, debug=args.debug)
+
+
+def _expected_failure(exc: Exception, *, debug: bool) -> int:
+    """One line naming the setting and the fix, exit 2; the traceback only with ``--debug``.
+
+    An exception :func:`trestle.failures.explain` does not know is a bug and is raised as is.
+    """
+    import traceback
+
+    from trestle.failures import explain
+
+    line = explain(exc, os.environ.get("TRESTLE_DATABASE_URL") or _database_url())
+    if line is None:
+        raise exc
+    if debug:
+        traceback.print_exception(exc)
+    print(f"trestle: {line}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _database_url() -> str | None:
+    try:
+        from trestle.settings import install_settings
+
+        return install_settings().database_url
+    except Exception:  # the settings themselves are what failed
+        return None
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trestle", description="Procore ⇄ Xero integrations as Prefect flows.")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an expected failure too")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     sandbox = commands.add_parser("sandbox", help="serve the local Xero and Procore simulators")
@@ -98,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--host", default="127.0.0.1", help="address of the Prefect server and UI")
     up.add_argument("--port", type=int, default=4200, help="Prefect server and UI port")
+    up.add_argument(
+        "--public-url",
+        help="the UI's address for browsers on other machines (default with --host 0.0.0.0: this machine's address)",
+    )
     up.add_argument("--home", type=Path, help="state folder (default TRESTLE_HOME or .trestle)")
     up.add_argument(
         "--sandbox",
@@ -206,9 +237,30 @@ def cmd_run(args: argparse.Namespace) -> int:
             print("trestle: single-project needs --project-number N", file=sys.stderr)
             return EXIT_FAILED
         parameters["project_number"] = args.project_number
+    check_connections()
     summary = run_flow(flow, **parameters)
     print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
     return int(summary.get("exit_code", EXIT_FAILED))
+
+
+def check_connections() -> None:
+    """Before a run from the terminal: the database answers and both systems grant a token.
+
+    Refused credentials or an unreachable host stop here with one clear line (see
+    :mod:`trestle.failures`) instead of a failed run's summary.
+    """
+    from trestle.settings import load_settings
+    from trestle.tasks.context import RunContext
+
+    settings = load_settings()
+    settings.require_connections()
+    _ensure_schema(settings)
+    ctx = RunContext(settings)
+    try:
+        for client in (ctx.procore, ctx.xero):
+            client.authenticator.auth_headers()
+    finally:
+        ctx.close()
 
 
 def run_flow(flow: Any, **parameters: Any) -> dict[str, Any]:
@@ -359,6 +411,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         procore_port=args.procore_port,
         serve=not args.no_serve,
         timezone=args.timezone,
+        public_url=args.public_url,
     )
     return up(options)
 
@@ -372,7 +425,7 @@ def deployments_yaml(timezone: str | None = None) -> str:
     """prefect.yaml's text, generated from the deployment catalog."""
     import yaml
 
-    from trestle.deployments.catalog import DEFAULT_TIMEZONE, prefect_yaml
+    from trestle.deployments.catalog import prefect_yaml
     from trestle.settings import pair_names
 
     header = (
@@ -380,7 +433,7 @@ def deployments_yaml(timezone: str | None = None) -> str:
         "a test keeps it in step.\n"
         "# Deploy onto a `process` work pool named `trestle`: see the README, 'Running on a Prefect server'.\n"
     )
-    body = prefect_yaml(timezone or os.environ.get("TRESTLE_TIMEZONE", DEFAULT_TIMEZONE), pair_names())
+    body = prefect_yaml(timezone, pair_names())
     return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from trestle.clients.errors import TrestleApiError
+from trestle.clients.errors import ForbiddenError, TrestleApiError
 from trestle.db import SchemaOutOfDate, check_schema, make_engine
 from trestle.settings import ConfigError, TrestleSettings, load_settings
 
@@ -28,13 +28,16 @@ def run_checks(settings: TrestleSettings | None = None, pair: str | None = None)
     except ConfigError as exc:
         return [Check("configuration", False, str(exc), "set the named TRESTLE_* variables (see the README)")]
     checks.append(Check("configuration", True, f"pair {settings.pair!r}, database {_safe_url(settings)}"))
+    checks.append(_schedule_check(pair if settings.pairs else None))
     try:
         check_schema(make_engine(settings.database_url or ""))
         checks.append(Check("database", True, "schema up to date"))
     except SchemaOutOfDate as exc:
         checks.append(Check("database", False, str(exc), "run `trestle db upgrade`"))
     except Exception as exc:
-        checks.append(Check("database", False, f"cannot connect: {type(exc).__name__}", "check TRESTLE_DATABASE_URL"))
+        from trestle.failures import database_reason
+
+        checks.append(Check("database", False, f"cannot connect: {database_reason(exc)}", "check TRESTLE_DATABASE_URL"))
         return checks
 
     from trestle.tasks.context import RunContext
@@ -46,6 +49,20 @@ def run_checks(settings: TrestleSettings | None = None, pair: str | None = None)
     finally:
         ctx.close()
     return checks
+
+
+def _schedule_check(pair: str | None) -> Check:
+    """Every ``[schedules.NAME]`` table names a deployment and resolves; the effective schedules."""
+    from trestle.deployments.catalog import deployment_specs
+    from trestle.deployments.schedules import schedules_for
+
+    specs = deployment_specs([pair] if pair else [])
+    try:
+        resolved = schedules_for(specs)
+    except ConfigError as exc:
+        return Check("schedules", False, str(exc), "fix the named [schedules.NAME] table (see the README, Schedules)")
+    shown = [f"{spec.name} {schedule.describe()}" for spec, schedule in zip(specs, resolved, strict=True) if schedule]
+    return Check("schedules", True, "; ".join(shown) or "no deployment is scheduled")
 
 
 def _store(settings: TrestleSettings):  # type: ignore[no-untyped-def]
@@ -103,7 +120,10 @@ def _procore_checks(ctx) -> list[Check]:  # type: ignore[no-untyped-def]
 
 def _xero_checks(ctx) -> list[Check]:  # type: ignore[no-untyped-def]
     xero, sync = ctx.xero, ctx.settings.sync
-    organisation = xero.organisation()
+    try:
+        organisation = xero.organisation()
+    except ForbiddenError:
+        return [_tenant_check(ctx)]
     checks = [Check("Xero organisation", True, f"{organisation.name} (tenant {ctx.settings.xero.tenant_id})")]
     groups = {(group.name or "").casefold() for group in xero.contact_groups()}
     has_group = sync.contact_group.casefold() in groups
@@ -151,6 +171,22 @@ def _xero_checks(ctx) -> list[Check]:  # type: ignore[no-untyped-def]
                 )
             )
     return checks
+
+
+def _tenant_check(ctx) -> Check:  # type: ignore[no-untyped-def]
+    """Xero said 403 with valid credentials: name the tenant id and the ones the app can reach."""
+    tenant = ctx.settings.xero.tenant_id
+    try:
+        reachable = [f"{c.tenant_id} ({c.tenant_name})" for c in ctx.xero.connections()]
+    except TrestleApiError:
+        reachable = []
+    return Check(
+        "Xero tenant",
+        False,
+        f"the app is not connected to tenant {tenant}"
+        + (f"; it can reach {', '.join(reachable)}" if reachable else ""),
+        "set TRESTLE_XERO_TENANT_ID to one of the app's connections (or connect the app to that organisation)",
+    )
 
 
 def _safe_url(settings: TrestleSettings) -> str:

@@ -43,6 +43,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from trestle.deployments.schedules import ScheduleSettings, merge_tables, normalise_name
+
 ENV_PREFIX = "TRESTLE_"
 DEFAULT_HOME = Path(".trestle")
 INTEGRATIONS = (
@@ -197,6 +199,7 @@ class PairSettings(BaseModel):
     xero: dict[str, Any] = Field(default_factory=dict)
     email: dict[str, Any] = Field(default_factory=dict)
     sync: dict[str, Any] = Field(default_factory=dict)
+    schedules: dict[str, Any] = Field(default_factory=dict, description="[pairs.NAME.schedules.DEPLOYMENT] tables")
 
 
 class _TrestleSources(BaseSettings):
@@ -237,6 +240,14 @@ class TrestleSettings(_TrestleSources):
     email: EmailSettings = Field(default_factory=EmailSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    schedules: dict[str, ScheduleSettings] = Field(
+        default_factory=dict, description="[schedules.DEPLOYMENT] tables: see trestle/deployments/schedules.py"
+    )
+
+    @field_validator("schedules", mode="before")
+    @classmethod
+    def _schedule_names(cls, value: Any) -> Any:
+        return {normalise_name(name): table for name, table in value.items()} if isinstance(value, dict) else value
 
     @model_validator(mode="before")
     @classmethod
@@ -263,7 +274,20 @@ class TrestleSettings(_TrestleSources):
                 if block in extra and secret not in extra:  # the pair's own block beats a shared secret
                     base.pop(secret, None)
             merged[section] = {**base, **extra}
+        if overrides.get("schedules"):
+            merged["schedules"] = merge_tables(merged.get("schedules") or {}, overrides["schedules"])
         return merged
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        scheme = (value or "sqlite").split(":", 1)[0].split("+", 1)[0].lower()
+        if scheme not in ("sqlite", "postgresql"):
+            raise ValueError(
+                f"unsupported database {scheme!r}: use sqlite:///path/to/trestle.db or "
+                "postgresql://user@host:5432/dbname"
+            )
+        return value
 
     @field_validator("pair")
     @classmethod
@@ -359,8 +383,14 @@ def load_settings(pair: str | None = None, *, secrets: bool = True, **overrides:
         for error in exc.errors():
             message = error["msg"].removeprefix("Value error, ")
             value = error.get("input")
-            shown = "" if isinstance(value, dict) or "secret" in str(error["loc"]) else f" (got {value!r})"
-            problems.append(f"{env_name(error['loc'])}: {message}{shown}")
+            hidden = isinstance(value, dict) or "secret" in str(error["loc"]) or error["loc"][0] == "database_url"
+            shown = "" if hidden else f" (got {value!r})"  # a database URL may carry a password
+            where = env_name(error["loc"])
+            if error["loc"][0] == "schedules" and len(error["loc"]) > 1:  # the TOML key names it best
+                where = f"{'.'.join(map(str, error['loc']))} ({where})"
+            problems.append(f"{where}: {message}{shown}")
+        if len(problems) == 1:  # one line for one problem
+            raise ConfigError(f"invalid setting {problems[0]}") from None
         raise ConfigError("invalid settings:\n  " + "\n  ".join(problems)) from None
     except SettingsError as exc:
         raise ConfigError(f"invalid settings: {exc}") from None
@@ -390,12 +420,20 @@ def resolve_secret_blocks(settings: TrestleSettings) -> None:
         if not block_name or getattr(section, field_name) is not None:
             continue
         from prefect.blocks.system import Secret
+        from prefect.settings import PREFECT_API_URL
 
+        setting = env_name((section_name, field_name + "_block"))
         try:
             value = Secret.load(block_name).get()
         except Exception as exc:  # missing block, no API: say which setting and block
+            if not PREFECT_API_URL.value():  # only this machine's temporary Prefect database was searched
+                raise ConfigError(
+                    f"{setting}: the Prefect Secret block {block_name!r} cannot be read because no Prefect API is "
+                    f"configured; set PREFECT_API_URL to the server that holds it (`trestle up` prints it), "
+                    f"or set {env_name((section_name, field_name))} instead"
+                ) from None
             raise ConfigError(
-                f"{env_name((section_name, field_name + '_block'))}: the Prefect Secret block {block_name!r} "
+                f"{setting}: the Prefect Secret block {block_name!r} "
                 f"could not be read ({type(exc).__name__}); create it in the Prefect UI's Blocks page or "
                 f"with `Secret(value=...).save({block_name!r})` from prefect.blocks.system"
             ) from None

@@ -32,6 +32,7 @@ import httpx
 
 from trestle.clients.errors import (
     AuthenticationError,
+    ConnectionFailedError,
     MalformedResponseError,
     ServerError,
     TransportError,
@@ -166,7 +167,7 @@ class _OAuthTokenClient:
         self.system = system or _system_for(token_url)
         self.clock = clock
         remember_secrets(client_secret)
-        self._http = httpx.Client(transport=transport, timeout=timeout)
+        self._http = httpx.Client(transport=transport, timeout=httpx.Timeout(timeout, connect=min(timeout, 4.0)))
 
     def request_tokens(self, form: dict[str, str], *, previous_refresh: str | None = None) -> TokenSet:
         secrets = (self._client_secret, form.get("refresh_token"))
@@ -179,6 +180,13 @@ class _OAuthTokenClient:
         route = "/connect/token" if self.system == "xero" else "/oauth/token"
         try:
             response = self._http.post(self.token_url, data=data, auth=auth, headers={"Accept": "application/json"})
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            from trestle.clients.http import connect_reason
+
+            raise ConnectionFailedError(
+                f"{self.system} token endpoint {self.token_url}: cannot connect ({connect_reason(exc)})",
+                system=self.system,
+            ) from None
         except httpx.HTTPError as exc:
             raise TransportError(
                 f"{self.system} token endpoint unreachable: {type(exc).__name__}", system=self.system

@@ -5,6 +5,7 @@ The hierarchy tells the caller what to do next::
 
     TrestleApiError                      base class; .system
     ├── TransportError                   no response at all (connect/read failure); retriable
+    │   └── ConnectionFailedError        no connection (refused, unknown host, connect timeout): not retried for long
     ├── OutcomeUnknownError              a non-idempotent write whose answer was lost: reconcile, never resend
     ├── MalformedResponseError           a body that is not JSON or lacks the expected envelope
     └── ApiResponseError                 the server answered; .status .method .route .detail
@@ -136,6 +137,14 @@ class TrestleApiError(Exception):
 
 class TransportError(TrestleApiError):
     """The request got no HTTP response (connection refused, reset, timed out). Safe to retry reads."""
+
+
+class ConnectionFailedError(TransportError):
+    """No connection could be made (refused, unknown host, connect timeout): a setting or the network.
+
+    The client tries once more after a short pause, then gives up; stages do not retry it, so a
+    wrong URL fails a run within seconds instead of minutes.
+    """
 
 
 class OutcomeUnknownError(TrestleApiError):

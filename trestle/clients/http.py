@@ -26,6 +26,7 @@ from trestle.clients.errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    ConnectionFailedError,
     DailyLimitExceeded,
     FatalApiError,
     ForbiddenError,
@@ -47,6 +48,12 @@ logger = logging.getLogger(__name__)
 RetriableFailure = TransportError | RetriableApiError
 """What the retry loop may wait on."""
 
+CONNECT_TIMEOUT = 4.0
+"""Seconds to wait for a TCP connection: with one retry, a dead address fails in under 10 s."""
+
+CONNECT_FAILURES = (httpx.ConnectError, httpx.ConnectTimeout)
+"""httpx errors that mean no connection was made, so nothing was sent."""
+
 LOST_RESPONSE_STATUSES = frozenset({502, 504})
 """Statuses after which a write may have been committed although its answer never arrived."""
 
@@ -56,6 +63,7 @@ class RetryPolicy:
     """How often and how long to retry transient failures."""
 
     max_attempts: int = 5
+    connect_attempts: int = 2  # refused / unknown host / connect timeout: a setting, not a blip
     backoff_base: float = 1.0
     backoff_max: float = 60.0
     max_retry_after: float = 120.0
@@ -97,6 +105,18 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
     return max(when.timestamp() - now(), 0.0)
 
 
+def connect_reason(exc: httpx.TransportError) -> str:
+    """Why no connection was made, in words: refused, unknown host, timed out."""
+    text = str(exc).lower()
+    if isinstance(exc, httpx.ConnectTimeout) or "timed out" in text:
+        return f"no answer within {CONNECT_TIMEOUT:g} s"
+    if "name or service not known" in text or "nodename nor servname" in text or "name resolution" in text:
+        return "unknown host"
+    if "refused" in text:
+        return "connection refused"
+    return str(exc) or type(exc).__name__
+
+
 def to_utc(value: datetime) -> datetime:
     """An aware UTC datetime (naive values are taken as UTC)."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -134,6 +154,8 @@ class RestClient:
         self.sleep = sleep
         self.monotonic = monotonic
         self.rand = rand
+        if not isinstance(timeout, httpx.Timeout):
+            timeout = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
         self._http = httpx.Client(
             base_url=self.base_url, transport=transport, timeout=timeout, headers={"User-Agent": user_agent}
         )
@@ -204,11 +226,18 @@ class RestClient:
                 request_headers["Content-Type"] = "application/json"
             try:
                 response = self._http.request(method, path, params=params, content=body, headers=request_headers)
+            except CONNECT_FAILURES as exc:
+                error: RetriableFailure = ConnectionFailedError(
+                    f"{self.system} {method} {route}: cannot connect to {self.base_url} ({connect_reason(exc)})",
+                    system=self.system,
+                )
+                if attempt >= self.retry.connect_attempts:
+                    raise error from None
             except httpx.TransportError as exc:
-                error: RetriableFailure = TransportError(
+                error = TransportError(
                     f"{self.system} {method} {route}: no response ({type(exc).__name__})", system=self.system
                 )
-                if not retry_safe and not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+                if not retry_safe:
                     raise self._outcome_unknown(method, route, type(exc).__name__) from None
             else:
                 self.usage.record_call(self.system, method, route)

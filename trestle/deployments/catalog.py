@@ -2,7 +2,9 @@
 
 ``prefect.yaml`` (for ``prefect deploy --all`` onto a work pool) and ``trestle serve`` (Prefect
 ``serve``, no work pool) are both built from :data:`DEPLOYMENTS`; a test keeps the YAML in step.
-Times are in ``TRESTLE_TIMEZONE`` (default ``Australia/Sydney``; schedules are written with it).
+``cron`` is a deployment's default schedule; ``[schedules.NAME]`` in the configuration overrides
+it (:mod:`trestle.deployments.schedules`). Times are in ``TRESTLE_TIMEZONE`` (default
+``Australia/Sydney``) unless a schedule names its own time zone.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-DEFAULT_TIMEZONE = "Australia/Sydney"
+from trestle.deployments.schedules import DEFAULT_TIMEZONE
+
+__all__ = ["DEFAULT_TIMEZONE", "DEPLOYMENTS", "DeploymentSpec", "deployment_specs", "prefect_yaml"]
 WORK_POOL = "trestle"
 LATE_RUN_GRACE_MINUTES = 60
 
@@ -112,10 +116,16 @@ def deployment_specs(pairs: Sequence[str] = ()) -> list[DeploymentSpec]:
     ]
 
 
-def prefect_yaml(timezone: str = DEFAULT_TIMEZONE, pairs: Sequence[str] = ()) -> dict[str, Any]:
-    """The contents of ``prefect.yaml`` for these deployments on a ``process`` work pool."""
+def prefect_yaml(timezone: str | None = None, pairs: Sequence[str] = ()) -> dict[str, Any]:
+    """The contents of ``prefect.yaml`` for these deployments on a ``process`` work pool.
+
+    Schedules are the configured ones (``[schedules.NAME]``, see trestle/deployments/schedules.py).
+    """
+    from trestle.deployments.schedules import schedules_for
+
     deployments = []
-    for spec in deployment_specs(pairs):
+    specs = deployment_specs(pairs)
+    for spec, schedule in zip(specs, schedules_for(specs, timezone), strict=True):
         entry: dict[str, Any] = {
             "name": spec.name,
             "entrypoint": spec.entrypoint,
@@ -124,7 +134,7 @@ def prefect_yaml(timezone: str = DEFAULT_TIMEZONE, pairs: Sequence[str] = ()) ->
             "parameters": dict(spec.parameters),
             "work_pool": {"name": WORK_POOL, "work_queue_name": "default"},
             "concurrency_limit": {"limit": 1, "collision_strategy": "CANCEL_NEW"},
-            "schedules": [{"cron": spec.cron, "timezone": timezone, "active": True}] if spec.cron else [],
+            "schedules": [schedule.to_yaml()] if schedule else [],
         }
         deployments.append(entry)
     return {

@@ -88,6 +88,23 @@ def exposure_warning(host: str, auth_string: str | None) -> str | None:
         f"for `trestle up` and {CLIENT_AUTH_VARIABLE} to the same value for every client (the UI asks for it; "
         "workers and `prefect deploy` read it), or keep --host 127.0.0.1 behind a TLS proxy"
     )
+WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+def machine_address() -> str:
+    """This machine's address on its default route (no packet is sent), else its host name."""
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("10.255.255.255", 1))
+        return str(probe.getsockname()[0])
+    return socket.gethostname()
+
+
+def public_ui_url(host: str, port: int, public_url: str | None = None) -> str:
+    """Where a browser finds the UI: ``public_url``, else the bind address (this machine's for 0.0.0.0)."""
+    if public_url:
+        return public_url.rstrip("/")
+    shown = machine_address() if host in WILDCARD_HOSTS else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
 @dataclass
@@ -106,14 +123,17 @@ class PrefectServer:
             return None
         user, _, password = self.auth_string.partition(":")
         return httpx.BasicAuth(user, password)
+    public_url: str | None = None
 
     @property
     def ui_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """The UI's address for a browser (on another machine too when bound to 0.0.0.0)."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def api_url(self) -> str:
-        return f"{self.ui_url}/api"
+        """The API for processes on this machine (a wildcard bind address is not connectable)."""
+        return f"http://{WILDCARD_HOSTS.get(self.host, self.host)}:{self.port}/api"
 
     @property
     def env(self) -> dict[str, str]:
@@ -148,6 +168,7 @@ def start_prefect_server(
     log_path: Path | None = None,
     startup_timeout: float = 180.0,
     auth_string: str | None = None,
+    public_url: str | None = None,
 ) -> PrefectServer:
     """Start a Prefect server and wait until its API answers.
 
@@ -158,16 +179,18 @@ def start_prefect_server(
     the API and UI require that login (Prefect's ``PREFECT_SERVER_API_AUTH_STRING``); the
     server's :attr:`PrefectServer.env` then carries it for clients as ``PREFECT_API_AUTH_STRING``.
     """
-    if port_in_use(host, port):
+    local_host = WILDCARD_HOSTS.get(host, host)
+    if port_in_use(local_host, port):
         raise StartupError(f"{host}:{port} is already in use (another Prefect server?); choose another --port")
-    api_url = f"http://{host}:{port}/api"
+    api_url = f"http://{local_host}:{port}/api"
+    ui = public_ui_url(host, port, public_url)
     server_env = {
         **(env if env is not None else os.environ),
         **OFFLINE_ENV,
         "PREFECT_HOME": str(home.resolve()),
         "PREFECT_SERVER_API_HOST": host,
         "PREFECT_SERVER_API_PORT": str(port),
-        "PREFECT_UI_API_URL": api_url,
+        "PREFECT_UI_API_URL": f"{ui}/api",  # the browser's way to the API, not this machine's
         "PREFECT_API_URL": api_url,
         "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "true" if scheduler else "false",
     }
@@ -182,7 +205,9 @@ def start_prefect_server(
     child = ChildProcess.start(
         "prefect server", argv, env=server_env, log_path=log_path or home / "logs" / "prefect-server.log"
     )
-    server = PrefectServer(host, port, child, auth_string=auth_string)
+    server = PrefectServer(
+        host, port, child, auth_string=auth_string, public_url=ui if (public_url or host in WILDCARD_HOSTS) else None
+    )
     try:
         wait_for_http(f"{api_url}/health", child, timeout=startup_timeout)
     except BaseException:

@@ -6,23 +6,26 @@ ad-hoc runs of these deployments and runs them in subprocesses. Stop it with Ctr
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import EntrypointType
-from prefect.schedules import Cron
 
-from trestle.deployments.catalog import DEFAULT_TIMEZONE, deployment_specs
+from trestle.deployments.catalog import deployment_specs
+from trestle.deployments.schedules import schedules_for
 from trestle.flows import get_flow
 
 
 def runner_deployments(timezone: str | None = None, pairs: Sequence[str] = ()) -> list[Any]:
-    """Every deployment in the catalog (once per configured pair) as a Prefect ``RunnerDeployment``."""
-    timezone = timezone or os.environ.get("TRESTLE_TIMEZONE", DEFAULT_TIMEZONE)
+    """Every deployment in the catalog (once per configured pair) as a Prefect ``RunnerDeployment``.
+
+    Schedules come from :mod:`trestle.deployments.schedules`; each deployment is given its
+    list explicitly (empty when unscheduled), so the configuration replaces UI edits on restart.
+    """
+    specs = deployment_specs(pairs)
     deployments = []
-    for spec in deployment_specs(pairs):
+    for spec, schedule in zip(specs, schedules_for(specs, timezone), strict=True):
         flow = get_flow(spec.flow)
         deployments.append(
             flow.to_deployment(
@@ -30,7 +33,7 @@ def runner_deployments(timezone: str | None = None, pairs: Sequence[str] = ()) -
                 description=spec.description,
                 tags=list(spec.tags),
                 parameters=dict(spec.parameters),
-                schedules=[Cron(spec.cron, timezone=timezone)] if spec.cron else None,
+                schedules=[schedule.to_prefect()] if schedule else [],
                 entrypoint_type=EntrypointType.MODULE_PATH,  # the installed package, whatever the cwd
                 concurrency_limit=ConcurrencyLimitConfig(
                     limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW

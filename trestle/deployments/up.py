@@ -52,6 +52,7 @@ class UpOptions:
     procore_port: int = 4020
     serve: bool = True
     timezone: str | None = None
+    public_url: str | None = None  # the UI's address for other machines' browsers (default: this machine's)
 
 
 def up(options: UpOptions, *, ready: threading.Event | None = None, stop: threading.Event | None = None) -> int:
@@ -112,6 +113,7 @@ def _start_everything(options: UpOptions, started: list[Any]) -> list[str]:
         port=options.port,
         log_path=home / "logs" / "prefect-server.log",
         auth_string=auth_string,
+        public_url=options.public_url,
     )
     started.append(server)
     os.environ.update(server.env)

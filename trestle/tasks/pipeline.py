@@ -1,29 +1,33 @@
 """The one pipeline skeleton every integration runs through.
 
 :func:`run_integration` drives the stages in :mod:`trestle.tasks.stages` for one integration:
-prepare, recover pending writes, then page by page fetch → validate → match → map → write →
-record, then the records that still had open issues, then the cursor and the report. It holds
-a lease per pair and integration so two runs at once never write the same thing twice: links and
-cached lookups are read only once the lease is held, the lease is renewed before every page, and
-a run whose lease was taken over stops before its next write.
+prepare, recover pending writes, then batch by batch (source pages joined up to
+:data:`BATCH_RECORDS` records, so empty pages cost no task run) validate → match → map → write →
+record, then the records that still had open issues, then the cursor and the report. What each
+stage did is logged to the run's Logs tab by :mod:`trestle.tasks.logs`. It holds a lease per pair
+and integration so two runs at once never write the same thing twice: links and cached lookups are
+read only once the lease is held, the lease is renewed before every batch, and a run whose lease
+was taken over stops before its next write.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from prefect import task
 
 from trestle.clients.errors import DailyLimitExceeded, describe_exception
 from trestle.models.report import IntegrationReport, IssueView, SystemUsage
 from trestle.models.store import IssueIn, LeaseLost, LockHeld
+from trestle.tasks import logs
 from trestle.tasks.context import RunContext
 from trestle.tasks.engine import Blocked, Integration, Page
 from trestle.tasks.faults import fail_point
 from trestle.tasks.stages import (
     STAGE_OPTIONS,
-    fetch_stage,
     map_stage,
     match_stage,
     prepare_stage,
@@ -37,6 +41,7 @@ from trestle.tasks.state import PipelineRun
 logger = logging.getLogger("trestle.pipeline")
 
 RECHECK_BATCH = 200
+BATCH_RECORDS = 500
 LOCK_NAME = "integration:{}"
 LOCK_TTL = timedelta(minutes=10)
 INTEGRATION_ENTITY = "integration"
@@ -46,6 +51,7 @@ def run_integration(integration_cls: type[Integration], ctx: RunContext) -> Inte
     """Run one integration end to end and return its report (never raises for API errors)."""
     integration = integration_cls(ctx)
     run = PipelineRun(integration, ctx)
+    logs.begin(run)
     usage_before = ctx.usage.snapshot()
     try:
         if ctx.dry_run:
@@ -75,6 +81,7 @@ def run_integration(integration_cls: type[Integration], ctx: RunContext) -> Inte
         run.report.outcome = "failed"
         run.report.error = _describe(exc)
     report = report_stage(run, usage_before)
+    logs.tell(run, report)
     _forget_cached_links(ctx)  # the next integration in this run sees the links this one wrote
     return report
 
@@ -95,21 +102,52 @@ def _run_stages(run: PipelineRun) -> None:
     _record_run_level_issue(run, None)
     since = integration.stream_since()
     number = 0
-    pages = integration.fetch(since)
-    while (page := fetch_stage(run, pages, number)) is not None:
-        _process(run, page, number)
-        number += 1
+    for batch, parts in _batches(run, integration.fetch(since)):
+        if batch.records:
+            _process(run, batch, number)
+            number += 1
+        _mark_cursors(run, parts)
+        logs.count_batch(run, batch, pages=len(parts))
     run.recheck_ids |= _ids_with_open_issues(run)
     recheck = sorted(run.recheck_ids - run.processed)
     for start in range(0, len(recheck), RECHECK_BATCH):
         records = integration.fetch_by_ids(recheck[start : start + RECHECK_BATCH])
         if records:
-            _process(run, Page(records, stream="recheck"), number)
+            _process(run, recheck_page := Page(records, stream="recheck"), number)
             number += 1
+            logs.count_batch(run, recheck_page, pages=1)
     if not ctx.dry_run and not integration.ordered_pages:
         for stream, position in run.high_water.items():
             if stream != "recheck":
                 ctx.store.save_cursor(run.name, stream, position)
+
+
+def _batches(run: PipelineRun, pages: Iterator[Page]) -> Iterator[tuple[Page, list[Page]]]:
+    """The source pages joined into batches of about :data:`BATCH_RECORDS` records, with their pages.
+
+    A batch carries no ``high_water`` of its own: each page's cursor position is noted (and, for
+    ordered pages, saved) by :func:`_mark_cursors` only after the whole batch is recorded, so a
+    cursor never passes a record that was not processed.
+    """
+    records: list[Any] = []
+    parts: list[Page] = []
+    for page in pages:
+        run.progress.advance(len(page.records))
+        records.extend(page.records)
+        parts.append(page)
+        if len(records) >= BATCH_RECORDS:
+            yield Page(records), parts
+            records, parts = [], []
+    if parts:
+        yield Page(records), parts
+
+
+def _mark_cursors(run: PipelineRun, parts: list[Page]) -> None:
+    for page in parts:
+        if page.high_water is not None:
+            run.note_high_water(page.stream, page.high_water)
+            if run.integration.ordered_pages and not run.ctx.dry_run:
+                run.ctx.store.save_cursor(run.name, page.stream, page.high_water)
 
 
 def _process(run: PipelineRun, page: Page, number: int) -> None:

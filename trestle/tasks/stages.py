@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from trestle.clients.errors import (
     DailyLimitExceeded,
+    ConnectionFailedError,
     FatalApiError,
     OutcomeUnknownError,
     RetriableApiError,
@@ -56,6 +57,8 @@ def transient_only(task: Any, task_run: Any, state: Any) -> bool:
     """Prefect retry condition: retry rate limits, 5xx, network and database-lock errors only."""
     try:
         state.result()
+    except ConnectionFailedError:  # a wrong URL or a dead network: the client already tried twice
+        return False
     except (RetriableApiError, TransportError, OperationalError):
         return True
     except Exception:
