@@ -20,7 +20,6 @@ every bad setting by its environment variable so a user can fix it without readi
 from __future__ import annotations
 
 import os
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -45,15 +44,13 @@ from pydantic_settings import (
 
 ENV_PREFIX = "TRESTLE_"
 DEFAULT_HOME = Path(".trestle")
-INTEGRATIONS = (
-    "vendors",
-    "projects",
-    "cost_codes",
-    "commitments",
-    "progress_claims",
-    "payments",
-    "direct_invoices",
-)
+
+
+def integration_names() -> list[str]:
+    """Every declared integration, in nightly order (imported late: integrations read settings)."""
+    from trestle.integrations import names
+
+    return names()
 
 
 class ConfigError(Exception):
@@ -143,10 +140,11 @@ class SyncSettings(BaseModel):
     bill_due_days: int = Field(30, ge=0, le=365)
     payments_include_tax: bool = False
     payments_delete_removed: bool = False
-    integrations: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(INTEGRATIONS))
+    integrations: Annotated[list[str], NoDecode] = Field(
+        default_factory=integration_names, description="integrations the nightly run runs (default: all)"
+    )
     overlap_minutes: int = Field(5, ge=0, le=24 * 60)
     fuzzy_threshold: float = Field(92.0, ge=50, le=100)
-    currency_dp: int = 2
     shared_limits: Literal["auto", "on", "off"] = Field(
         "auto", description="Prefect global rate limits per Xero tenant / Procore app (auto: with a Prefect server)"
     )
@@ -163,9 +161,10 @@ class SyncSettings(BaseModel):
     @field_validator("integrations")
     @classmethod
     def _known_integrations(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(INTEGRATIONS))
+        known = integration_names()
+        unknown = sorted(set(value) - set(known))
         if unknown:
-            raise ValueError(f"unknown integration(s) {', '.join(unknown)}; known: {', '.join(INTEGRATIONS)}")
+            raise ValueError(f"unknown integration(s) {', '.join(unknown)}; known: {', '.join(known)}")
         return value
 
     @field_validator("tax_map", mode="before")
@@ -177,10 +176,6 @@ class SyncSettings(BaseModel):
                 raise ValueError("expected CODE=TAXTYPE pairs separated by commas")
             return {code.strip(): tax_type.strip() for code, tax_type in pairs}
         return value
-
-    @property
-    def rounding_quantum(self) -> Decimal:
-        return Decimal(1).scaleb(-self.currency_dp)
 
 
 SECTIONS = ("procore", "xero", "email", "sync")
@@ -236,7 +231,6 @@ class TrestleSettings(_TrestleSources):
     xero: XeroSettings = Field(default_factory=XeroSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @model_validator(mode="before")
     @classmethod

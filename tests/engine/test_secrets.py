@@ -32,7 +32,7 @@ from prefect.logging.handlers import APILogWorker
 from trestle.cli import run_flow
 from trestle.clients import AuthenticationError, ProcoreClient, XeroClient
 from trestle.db import make_engine
-from trestle.flows.vendors import vendors_flow
+from trestle.flows.integrations import vendors_flow
 from trestle.models.store import LinkStore
 from trestle.sandbox.common import TokenRegistry
 

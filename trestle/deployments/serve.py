@@ -30,7 +30,7 @@ def runner_deployments(timezone: str | None = None, pairs: Sequence[str] = ()) -
                 description=spec.description,
                 tags=list(spec.tags),
                 parameters=dict(spec.parameters),
-                schedules=[Cron(spec.cron, timezone=timezone)] if spec.cron else None,
+                schedules=[Cron(spec.cron, timezone=spec.timezone or timezone)] if spec.cron else None,
                 entrypoint_type=EntrypointType.MODULE_PATH,  # the installed package, whatever the cwd
                 concurrency_limit=ConcurrencyLimitConfig(
                     limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW

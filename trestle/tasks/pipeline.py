@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from prefect import task
 
 from trestle.clients.errors import TrestleApiError
+from trestle.integrations.lookups import Lookups
 from trestle.models.report import IntegrationReport, IssueView, SystemUsage
 from trestle.models.store import IssueIn, LockHeld
 from trestle.tasks.context import RunContext
@@ -64,8 +65,7 @@ def run_integration(integration_cls: type[Integration], ctx: RunContext) -> Inte
         run.report.outcome = "failed"
         run.report.error = _describe(exc)
     report = report_stage(run, usage_before)
-    for key in [key for key in ctx.cache if key.startswith(("links:", "by-procore:", "by-xero:"))]:
-        del ctx.cache[key]  # the next integration in this run sees the links this one wrote
+    Lookups.of(ctx).refresh()  # the next integration in this run sees the links this one wrote
     return report
 
 
@@ -89,7 +89,7 @@ def _run_stages(run: PipelineRun) -> None:
         if records:
             _process(run, Page(records, stream="recheck"), number)
             number += 1
-    if not ctx.dry_run and not integration.ordered_pages:
+    if not ctx.dry_run:
         for stream, position in run.high_water.items():
             if stream != "recheck":
                 ctx.store.save_cursor(run.name, stream, position)
