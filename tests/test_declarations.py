@@ -81,6 +81,9 @@ def test_committed_docs_are_what_trestle_spec_generates() -> None:
 def test_declared_settings_and_dependencies_exist() -> None:
     for name, cls in registry().items():
         assert set(cls.settings_used) <= set(SyncSettings.model_fields), name
+        assert all(SyncSettings.model_fields[setting].description for setting in cls.settings_used), (
+            f"{name}: every setting it reads says what it means (its spec shows it)"
+        )
         assert set(cls.depends_on) <= set(registry()), name
         order = names()
         assert all(order.index(dependency) < order.index(name) for dependency in cls.depends_on), name
