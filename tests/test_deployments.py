@@ -11,9 +11,9 @@ from prefect.client.orchestration import get_client
 from prefect.states import Scheduled
 
 from trestle.cli import deployments_yaml
-from trestle.deployments.catalog import DEPLOYMENTS
+from trestle.deployments.catalog import deployments
 from trestle.deployments.serve import runner_deployments
-from trestle.flows import get_flow
+from trestle.flows import flow_names, get_flow
 from trestle.flows.guard import newer_due_runs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,14 +39,16 @@ def test_prefect_yaml_is_generated_from_the_catalog() -> None:
 
 
 def test_served_deployments_carry_schedules_in_the_time_zone() -> None:
-    deployments = {deployment.name: deployment for deployment in runner_deployments("Pacific/Auckland")}
-    assert set(deployments) == {spec.name for spec in DEPLOYMENTS}
-    nightly = deployments["nightly"].schedules[0].schedule
+    catalog = deployments()
+    served = {deployment.name: deployment for deployment in runner_deployments("Pacific/Auckland")}
+    assert set(served) == {spec.name for spec in catalog}
+    assert {spec.flow for spec in catalog} == set(flow_names()), "every flow has a deployment"
+    nightly = served["nightly"].schedules[0].schedule
     assert nightly.cron == "0 2 * * *" and nightly.timezone == "Pacific/Auckland"
-    assert deployments["single-project"].schedules in (None, [])
+    assert served["single-project"].schedules in (None, [])
     assert "project_number" in get_flow("single_project").parameters.required
-    for spec in DEPLOYMENTS:  # a served run loads its flow from the entrypoint: it must be the right one
-        module, attribute = deployments[spec.name].entrypoint.rsplit(".", 1)
+    for spec in catalog:  # a served run loads its flow from the entrypoint: it must be the right one
+        module, attribute = served[spec.name].entrypoint.rsplit(".", 1)
         loaded = getattr(importlib.import_module(module), attribute)
         assert loaded is get_flow(spec.flow), f"{spec.name} would run {module}.{attribute}"
 

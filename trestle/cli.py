@@ -90,11 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.set_defaults(handler=cmd_db_upgrade)
 
     run = commands.add_parser("run", help="run one integration now, without a Prefect server")
-    run.add_argument(
-        "integration",
-        help="vendors, projects, cost-codes, commitments, progress-claims, payments, direct-invoices, nightly "
-        "or single-project",
-    )
+    run.add_argument("integration", help=", ".join(_flow_choices()))
     run.add_argument("--project-number", help="the project for single-project runs")
     run.add_argument("--dry-run", action="store_true", help="do everything but write; report what would change")
     run.add_argument("--full-refresh", action="store_true", help="ignore the incremental cursor and re-read all")
@@ -102,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-email", action="store_true", help="do not send or write the summary email")
     run.add_argument("--pair", help="the Procore company / Xero tenant pair (default TRESTLE_PAIR)")
     run.set_defaults(handler=cmd_run)
+
+    from trestle.spec import add_spec_command
+
+    add_spec_command(commands)
 
     review = commands.add_parser("review", help="list open review issues, searchable by record name or id")
     review.add_argument("text", nargs="?", help="part of a record's name, id or issue code")
@@ -221,12 +221,13 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from trestle.flows import flow_names, get_flow
+    from trestle.flows import get_flow
 
     try:
         flow = get_flow(args.integration.replace("-", "_"))
     except (KeyError, ImportError):
-        print(f"trestle: unknown integration {args.integration!r}; known: {', '.join(flow_names())}", file=sys.stderr)
+        known = ", ".join(_flow_choices())
+        print(f"trestle: unknown integration {args.integration!r}; known: {known}", file=sys.stderr)
         return EXIT_FAILED
     parameters: dict[str, Any] = {"dry_run": args.dry_run, "notify": not args.no_email}
     accepted = set(flow.parameters.properties)
@@ -264,7 +265,7 @@ def check_connections() -> None:
 
 
 def run_flow(flow: Any, **parameters: Any) -> dict[str, Any]:
-    """Run a flow in this process and return its summary (read back from the run record)."""
+    """Run a flow in this process and return its summary (from the report in the flow's final state)."""
     from trestle.notifications.artifacts import PROGRESS_LISTENERS
     from trestle.settings import load_settings
 
@@ -276,7 +277,7 @@ def run_flow(flow: Any, **parameters: Any) -> dict[str, Any]:
         state = flow(**parameters, return_state=True)
     finally:
         PROGRESS_LISTENERS.remove(show_progress)
-    summary = _summary_for(state, settings)
+    summary = _summary_for(state)
     if summary is None:
         message = getattr(state, "message", None) or "the flow failed before it could report"
         return {"outcome": "failed", "exit_code": EXIT_FAILED, "error": message, "integrations": {}}
@@ -295,16 +296,19 @@ def _ensure_schema(settings: Any) -> None:
     check_schema(make_engine(settings.database_url))
 
 
-def _summary_for(state: Any, settings: Any) -> dict[str, Any] | None:
-    from trestle.db import make_engine
-    from trestle.models.store import LinkStore
+def _summary_for(state: Any) -> dict[str, Any] | None:
+    """The summary of the report the flow returned in its final state (None if it did not report)."""
+    from trestle.flows.common import report_of
 
-    flow_run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
-    store = LinkStore(make_engine(settings.database_url), settings.pair)
-    for run in store.last_runs(limit=50):
-        if run.flow_run_id == flow_run_id and run.summary:
-            return run.summary
-    return None
+    report = report_of(state)
+    return report.summary_dict() if report is not None else None
+
+
+def _flow_choices() -> list[str]:
+    """What ``trestle run`` accepts: every flow, as typed on a command line (dashes)."""
+    from trestle.flows import flow_names
+
+    return [name.replace("_", "-") for name in flow_names()]
 
 
 def format_summary(summary: dict[str, Any]) -> str:

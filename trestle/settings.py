@@ -20,7 +20,6 @@ every bad setting by its environment variable so a user can fix it without readi
 from __future__ import annotations
 
 import os
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -47,15 +46,13 @@ from trestle.deployments.schedules import ScheduleSettings, merge_tables, normal
 
 ENV_PREFIX = "TRESTLE_"
 DEFAULT_HOME = Path(".trestle")
-INTEGRATIONS = (
-    "vendors",
-    "projects",
-    "cost_codes",
-    "commitments",
-    "progress_claims",
-    "payments",
-    "direct_invoices",
-)
+
+
+def integration_names() -> list[str]:
+    """Every declared integration, in nightly order (imported late: integrations read settings)."""
+    from trestle.integrations import names
+
+    return names()
 
 
 class ConfigError(Exception):
@@ -126,29 +123,44 @@ class EmailSettings(BaseModel):
 class SyncSettings(BaseModel):
     """What varies between clients: names, gates, tax, accounts, which integrations run."""
 
-    contact_group: str = "Procore"
-    project_category: str = "Project"
-    cost_code_category: str = "Cost Code"
+    contact_group: str = Field("Procore", description="Xero contact group whose contacts become Procore vendors")
+    project_category: str = Field("Project", description="Xero tracking category for projects")
+    cost_code_category: str = Field("Cost Code", description="Xero tracking category for cost codes")
     cost_code_list: str | None = Field(
         None, description="Procore standard cost code list to send (default: the ERP list, else the only or first)"
     )
-    project_stage: str = "Send to Xero"
-    tax_mode: Literal["exclusive", "inclusive", "none"] = "exclusive"
+    project_stage: str = Field("Send to Xero", description="Procore project stage that sends a project to Xero")
+    tax_mode: Literal["exclusive", "inclusive", "none"] = Field(
+        "exclusive", description="Procore amounts exclude tax (exclusive), include it (inclusive), or no tax (none)"
+    )
     tax_map: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict, description="Procore tax code -> Xero TaxType"
     )
-    default_tax_type: str = "INPUT"
-    bill_account_code: str = "320"
-    purchase_order_account_code: str = "320"
-    retainage_account_code: str | None = None
-    bill_status: Literal["DRAFT", "AUTHORISED"] = "DRAFT"
-    bill_due_days: int = Field(30, ge=0, le=365)
-    payments_include_tax: bool = False
-    payments_delete_removed: bool = False
-    integrations: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(INTEGRATIONS))
-    overlap_minutes: int = Field(5, ge=0, le=24 * 60)
-    fuzzy_threshold: float = Field(92.0, ge=50, le=100)
-    currency_dp: int = 2
+    default_tax_type: str = Field("INPUT", description="Xero tax type for lines without a mapped tax code")
+    bill_account_code: str = Field("320", description="Xero account for bill and credit note lines")
+    purchase_order_account_code: str = Field("320", description="Xero account for purchase order lines")
+    retainage_account_code: str | None = Field(
+        None, description="when set, gross lines and a negative 'Retainage held' line on this account; else net lines"
+    )
+    bill_status: Literal["DRAFT", "AUTHORISED"] = Field(
+        "DRAFT", description="status of new bills, credit notes and purchase orders"
+    )
+    bill_due_days: int = Field(30, ge=0, le=365, description="due date when the Xero contact has no bill payment terms")
+    payments_include_tax: bool = Field(
+        False, description="send whole payments to Procore instead of their cost (excluding tax) share"
+    )
+    payments_delete_removed: bool = Field(
+        False, description="delete the Procore payment when its Xero payment is deleted (else it is reported)"
+    )
+    integrations: Annotated[list[str], NoDecode] = Field(
+        default_factory=integration_names, description="integrations the nightly run runs (default: all)"
+    )
+    overlap_minutes: int = Field(
+        5, ge=0, le=24 * 60, description="incremental reads start this long before the last cursor"
+    )
+    fuzzy_threshold: float = Field(
+        92.0, ge=50, le=100, description="lowest fuzzy name score (0–100) that counts as a match"
+    )
     shared_limits: Literal["auto", "on", "off"] = Field(
         "auto", description="Prefect global rate limits per Xero tenant / Procore app (auto: with a Prefect server)"
     )
@@ -165,9 +177,10 @@ class SyncSettings(BaseModel):
     @field_validator("integrations")
     @classmethod
     def _known_integrations(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(INTEGRATIONS))
+        known = integration_names()
+        unknown = sorted(set(value) - set(known))
         if unknown:
-            raise ValueError(f"unknown integration(s) {', '.join(unknown)}; known: {', '.join(INTEGRATIONS)}")
+            raise ValueError(f"unknown integration(s) {', '.join(unknown)}; known: {', '.join(known)}")
         return value
 
     @field_validator("tax_map", mode="before")
@@ -179,10 +192,6 @@ class SyncSettings(BaseModel):
                 raise ValueError("expected CODE=TAXTYPE pairs separated by commas")
             return {code.strip(): tax_type.strip() for code, tax_type in pairs}
         return value
-
-    @property
-    def rounding_quantum(self) -> Decimal:
-        return Decimal(1).scaleb(-self.currency_dp)
 
 
 SECTIONS = ("procore", "xero", "email", "sync")
@@ -239,7 +248,6 @@ class TrestleSettings(_TrestleSources):
     xero: XeroSettings = Field(default_factory=XeroSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     schedules: dict[str, ScheduleSettings] = Field(
         default_factory=dict, description="[schedules.DEPLOYMENT] tables: see trestle/deployments/schedules.py"
     )

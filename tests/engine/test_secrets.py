@@ -45,7 +45,7 @@ from trestle.cli import run_flow
 from trestle.clients import AuthenticationError, ProcoreClient, XeroClient
 from trestle.crypto import new_key
 from trestle.db import make_engine
-from trestle.flows.vendors import vendors_flow
+from trestle.flows.integrations import vendors_flow
 from trestle.models.store import LinkStore
 from trestle.models.tables import Base
 from trestle.notifications.email import EmailDeliveryError, deliver_summary

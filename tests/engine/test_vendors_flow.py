@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from trestle.cli import run_flow
 from trestle.db import make_engine
-from trestle.flows.vendors import vendors_flow
+from trestle.flows.integrations import vendors_flow
 from trestle.models.store import LinkStore
 from trestle.models.tables import Link, WriteIntent
 from trestle.sandbox.scenario import build_scenario

@@ -88,6 +88,8 @@ def exposure_warning(host: str, auth_string: str | None) -> str | None:
         f"for `trestle up` and {CLIENT_AUTH_VARIABLE} to the same value for every client (the UI asks for it; "
         "workers and `prefect deploy` read it), or keep --host 127.0.0.1 behind a TLS proxy"
     )
+
+
 WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
@@ -123,6 +125,7 @@ class PrefectServer:
             return None
         user, _, password = self.auth_string.partition(":")
         return httpx.BasicAuth(user, password)
+
     public_url: str | None = None
 
     @property

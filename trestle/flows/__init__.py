@@ -1,28 +1,31 @@
-"""One thin Prefect flow per integration, plus the nightly and single-project flows."""
+"""The Prefect flows: one per integration (made from its declaration), nightly and single-project."""
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
-_FLOWS: dict[str, str] = {
-    "vendors": "trestle.flows.vendors:vendors_flow",
-    "projects": "trestle.flows.projects:projects_flow",
-    "cost_codes": "trestle.flows.cost_codes:cost_codes_flow",
-    "commitments": "trestle.flows.commitments:commitments_flow",
-    "progress_claims": "trestle.flows.progress_claims:progress_claims_flow",
-    "payments": "trestle.flows.payments:payments_flow",
-    "direct_invoices": "trestle.flows.direct_invoices:direct_invoices_flow",
-    "nightly": "trestle.flows.nightly:nightly_flow",
-    "single_project": "trestle.flows.single_project:single_project_flow",
-}
+from trestle.integrations import names
+
+RUN_FLOWS = ("nightly", "single_project")  # the flows that run several integrations
 
 
 def get_flow(name: str) -> Any:
-    """The Prefect flow object registered under ``name`` (KeyError if unknown)."""
-    module_name, attribute = _FLOWS[name].split(":")
-    return getattr(import_module(module_name), attribute)
+    """The Prefect flow registered under ``name``: an integration's name, or one of :data:`RUN_FLOWS`."""
+    if name == "nightly":
+        from trestle.flows.nightly import nightly_flow
+
+        return nightly_flow
+    if name == "single_project":
+        from trestle.flows.single_project import single_project_flow
+
+        return single_project_flow
+    if name not in names():
+        raise KeyError(f"unknown flow {name!r}; known: {', '.join(flow_names())}")
+    from trestle.flows.integrations import integration_flow
+
+    return integration_flow(name)
 
 
 def flow_names() -> list[str]:
-    return list(_FLOWS)
+    """Every flow's name: the integrations in nightly order, then nightly and single-project."""
+    return [*names(), *RUN_FLOWS]

@@ -1,6 +1,8 @@
 """What every flow does around its integrations: context, run record, report, email, artifacts.
 
-Flow modules stay thin: they declare parameters and call :func:`execute`.
+Flows stay thin: they declare parameters and call :func:`execute`. A flow's final state carries
+its :class:`RunReport` as data (:func:`final_state`), so whoever ran it — the nightly flow for its
+subflows, the CLI for its summary — reads the report from the run itself (:func:`report_of`).
 """
 
 from __future__ import annotations
@@ -9,12 +11,11 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import flow, task
+from prefect import State, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
-from prefect.states import Completed, Failed, State
+from prefect.states import Completed, Failed
 
-from trestle.flows.guard import superseded_reason
 from trestle.integrations import integration
 from trestle.models.report import IntegrationReport, RunReport
 from trestle.notifications.artifacts import publish_run_artifacts
@@ -24,10 +25,6 @@ from trestle.tasks.context import RunContext, RunOptions
 from trestle.tasks.pipeline import run_integration
 
 logger = logging.getLogger("trestle.flows")
-
-# Reports of flow runs finished in this process, by flow run id: how the nightly flow collects
-# its subflows' full reports for its one email (subflows run in the same process).
-FINISHED_REPORTS: dict[str, RunReport] = {}
 
 
 def execute(
@@ -75,8 +72,6 @@ def execute(
             api_calls=sum(report.api_calls.values()),
         )
     finish_stage(report, settings, notify=notify)
-    if report_id := _flow_run_id():
-        FINISHED_REPORTS[report_id] = report
     return report
 
 
@@ -92,12 +87,20 @@ def finish_stage(report: RunReport, settings: TrestleSettings, *, notify: bool) 
 
 
 def final_state(report: RunReport) -> State:
-    """The flow's state: Failed when an integration failed, so the Prefect UI shows it."""
-    summary = report.summary_dict()
+    """The flow's state, carrying ``report``: Failed when an integration failed, so the Prefect UI shows it."""
     if report.outcome == "failed":
         failed = [item.integration for item in report.integrations if item.outcome == "failed"]
-        return Failed(message=f"{', '.join(failed)} failed", data=summary)
-    return Completed(message=f"{report.outcome}: {report.totals}", data=summary)
+        return Failed(message=f"{', '.join(failed)} failed", data=report)
+    return Completed(message=f"{report.outcome}: {report.totals}", data=report)
+
+
+def report_of(state: State) -> RunReport | None:
+    """The report a finished flow run returned in its state (None if it ended before reporting)."""
+    try:
+        result = state.result(raise_on_failure=False)
+    except Exception:  # the result is missing or could not be read back: the run did not report
+        return None
+    return result if isinstance(result, RunReport) else None
 
 
 def _flow_run_id() -> str | None:
@@ -106,28 +109,3 @@ def _flow_run_id() -> str | None:
     except Exception:
         return None
     return str(value) if value else None
-
-
-def integration_flow(name: str, description: str) -> Any:
-    """A Prefect flow running the one integration ``name``: every integration flow is made here."""
-
-    def run_one(
-        dry_run: bool = False, full_refresh: bool = False, notify: bool = True, pair: str | None = None
-    ) -> State:
-        if reason := superseded_reason():
-            return Completed(message=reason)
-        settings = load_settings(pair)
-        report = execute(name, [name], dry_run=dry_run, full_refresh=full_refresh, notify=notify, settings=settings)
-        return final_state(report)
-
-    run_one.__doc__ = (
-        f"{description}\n\n``dry_run`` does everything but the writes and reports what would change; "
-        "``full_refresh`` re-reads every source record instead of those changed since the last run; "
-        "``notify`` sends the summary email; ``pair`` names the Procore company / Xero tenant pair "
-        "(default: TRESTLE_PAIR)."
-    )
-    run_one.__name__ = run_one.__qualname__ = f"{name}_flow"
-    # Deployments find a flow by module and name: point them at trestle/flows/<name>.py, where the
-    # flow is bound to that name, not at this factory.
-    run_one.__module__ = f"trestle.flows.{name}"
-    return flow(name=name.replace("_", "-"), description=description, validate_parameters=True)(run_one)

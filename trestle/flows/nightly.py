@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import flow
-from prefect.states import Completed, State
+from prefect import State, flow
+from prefect.states import Completed
 
-from trestle.flows import get_flow
-from trestle.flows.common import FINISHED_REPORTS, execute, final_state
+from trestle.flows.common import execute, final_state, report_of
 from trestle.flows.guard import superseded_reason
-from trestle.integrations import DEPENDS_ON, REGISTRY, integration
+from trestle.flows.integrations import integration_flow
+from trestle.integrations import integration, registry
 from trestle.models.report import IntegrationReport
 from trestle.settings import load_settings
 
@@ -30,30 +30,31 @@ def nightly_flow(
 ) -> State:
     """Run every enabled integration (``sync.integrations``, or ``integrations``) as subflows.
 
-    Order: vendors, projects, cost codes, commitments, progress claims, payments, direct
-    invoices. A failed integration skips the ones that depend on it, not the others. ``pair``
-    names the Procore company / Xero tenant pair (default: TRESTLE_PAIR).
+    Order: each integration after those it ``depends_on`` (see :func:`trestle.integrations.registry`).
+    A failed integration skips the ones that depend on it, not the others. ``pair`` names the
+    Procore company / Xero tenant pair (default: TRESTLE_PAIR).
     """
     if reason := superseded_reason():
         return Completed(message=reason)
     settings = load_settings(pair)
     settings.require_connections()
     wanted = integrations or settings.sync.integrations
-    unknown = sorted(set(wanted) - set(REGISTRY))
+    known = registry()
+    unknown = sorted(set(wanted) - set(known))
     if unknown:
         raise ValueError(f"unknown integration(s): {', '.join(unknown)}")
     reports: list[IntegrationReport] = []
     failed: set[str] = set()
-    for name in [name for name in REGISTRY if name in wanted]:
-        broken = [dep for dep in DEPENDS_ON[name] if dep in failed]
+    for name in [name for name in known if name in wanted]:
+        broken = [dep for dep in known[name].depends_on if dep in failed]
         if broken:
             reports.append(_skipped(name, broken, dry_run))
             failed.add(name)
             continue
-        state = get_flow(name)(
+        state = integration_flow(name)(
             dry_run=dry_run, full_refresh=full_refresh, notify=False, pair=settings.pair, return_state=True
         )
-        report = FINISHED_REPORTS.pop(str(state.state_details.flow_run_id), None)
+        report = report_of(state)
         if report is None:
             reports.append(_crashed(name, state, dry_run))
             failed.add(name)
@@ -82,14 +83,9 @@ def _report_without_run(name: str, dry_run: bool, **outcome: Any) -> Integration
     return IntegrationReport(
         integration=name,
         title=cls.title,
-        direction=_direction(cls),
+        direction=cls.direction_text(),
         dry_run=dry_run,
         started_at=now,
         finished_at=now,
         **outcome,
     )
-
-
-def _direction(cls: type) -> str:
-    names = {"procore": "Procore", "xero": "Xero"}
-    return f"{names[cls.source_system]} → {names[cls.target_system]}"

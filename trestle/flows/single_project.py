@@ -3,14 +3,13 @@ integration for it alone. For engineers fixing or fast-tracking one job."""
 
 from __future__ import annotations
 
-from prefect import flow
-from prefect.states import Failed, State
+from prefect import State, flow
+from prefect.states import Failed
 
 from trestle.flows.common import execute, final_state
+from trestle.integrations import per_project
 from trestle.settings import load_settings
 from trestle.tasks.context import RunContext, RunOptions
-
-PROJECT_SCOPED = ("projects", "commitments", "progress_claims", "payments", "direct_invoices")
 
 
 @flow(
@@ -20,7 +19,7 @@ PROJECT_SCOPED = ("projects", "commitments", "progress_claims", "payments", "dir
 def single_project_flow(
     project_number: str, dry_run: bool = False, notify: bool = True, pair: str | None = None
 ) -> State:
-    """Run the project-scoped integrations for the project numbered ``project_number``.
+    """Run the project-scoped integrations (declared ``per_project``) for the project numbered ``project_number``.
 
     The stage gate is ignored: asking for a project by number is the decision to send it.
     Company-wide integrations (vendors, cost codes) are not run; run them first if the
@@ -42,7 +41,7 @@ def single_project_flow(
         return Failed(message=f"{problem} project number {project_number!r}")
     # One project is cheap to read whole, and an engineer asking for it wants everything re-checked.
     options = RunOptions(dry_run=dry_run, full_refresh=True, project_ids={matches[0].id}, ignore_stage_gate=True)
-    names = [name for name in PROJECT_SCOPED if name in settings.sync.integrations]
+    names = [name for name in per_project() if name in settings.sync.integrations]
     report = execute(
         f"single-project-{matches[0].project_number}", names, notify=notify, settings=settings, options=options
     )

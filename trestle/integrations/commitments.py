@@ -57,6 +57,7 @@ from trestle.clients.procore import CommitmentKind
 from trestle.integrations.lookups import COMMITMENT, Lookups, money
 from trestle.integrations.xero_documents import SourceLine, XeroLineMapper, reference
 from trestle.models.procore import Commitment
+from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
 
 KINDS: tuple[CommitmentKind, ...] = ("work_order", "purchase_order")
@@ -99,29 +100,104 @@ class CommitmentsIntegration(Integration):
     source_system = "procore"
     target_system = "xero"
     write_batch_size = 50
-    issue_fixes = {
-        "commitment.project_not_integrated": "Move the project to the Procore stage that sends projects to Xero "
-        "(TRESTLE_SYNC_PROJECT_STAGE) so it gets its Xero 'Project' option; the next run sends its commitments.",
-        "commitment.not_approved": "Nothing to fix if the commitment is still being prepared: it is sent to Xero "
-        "on the first run after it is approved in Procore. Voided and terminated commitments are never sent.",
-        "commitment.vendor_not_integrated": "Add the supplier's Xero contact to the contact group Trestle reads "
-        "(TRESTLE_SYNC_CONTACT_GROUP) so the vendors integration links it to this Procore vendor; the next run "
-        "sends the purchase order.",
-        "commitment.no_lines": "Add the schedule of values to the commitment in Procore (at least one line with "
-        "a cost code and an amount).",
-        "commitment.invalid_cost_code": "Use cost codes from the company's standard cost code list on every line "
-        "(the message names the lines), and let the cost codes integration create their Xero 'Cost Code' options.",
-        "commitment.cancelled_po_approved": "The commitment was voided or terminated in Procore but its purchase "
-        "order is already approved or billed in Xero: cancel or delete it in Xero yourself.",
-        "commitment.po_billed": "The purchase order is billed in Xero, so Trestle leaves it as it is. Mark it "
-        "unbilled in Xero if the change should reach it; the next run sends it.",
-        "commitment.write_rejected": "Correct the commitment in Procore, or the account code and tax settings, "
-        "as Xero's message says; the next run retries.",
-        "commitment.negative_total": "A Xero purchase order cannot total less than zero: correct the schedule of "
-        "values in Procore (a credit belongs on a change order against a positive commitment).",
-        "commitment.zero_total": "The commitment's lines add up to 0.00: enter their amounts in Procore; the next "
-        "run sends the purchase order.",
-    }
+    summary = "Approved Procore work orders and purchase orders → Xero purchase orders."
+    depends_on = ("vendors", "projects", "cost_codes")
+    per_project = True
+    picked_up = (
+        "Work order and purchase order contracts of linked projects, each project and kind with its own cursor "
+        "(a project linked today is read in full). Approved means work orders `Approved` or `Complete`, purchase "
+        "orders `Approved`, `Partially Received`, `Received` or `Closed`."
+    )
+    notes = (
+        (
+            "Written",
+            "Quantity × UnitAmount as Procore has them when they multiply to the amount (else 1 × amount). New "
+            "orders get `TRESTLE_SYNC_BILL_STATUS`; updates never change the status, so an approval made in Xero "
+            "stands. A commitment voided or terminated after its order was written turns a DRAFT/SUBMITTED order "
+            "DELETED. Written 50 per call with an `Idempotency-Key`.",
+        ),
+    )
+    mapping = (
+        FieldMap("Contact", "the vendor's linked Xero contact"),
+        FieldMap("Date", "contract date"),
+        FieldMap("Reference", '`"<number> - <title>"`'),
+        FieldMap("DeliveryDate", "delivery date (purchase orders) or estimated completion (work orders)"),
+        FieldMap("LineAmountTypes", "`TRESTLE_SYNC_TAX_MODE`"),
+        FieldMap("LineItems", "one per schedule-of-values line"),
+        FieldMap("LineItems[].AccountCode", "`TRESTLE_SYNC_PURCHASE_ORDER_ACCOUNT_CODE`"),
+        FieldMap("LineItems[].TaxType", "the line's tax code (`TRESTLE_SYNC_TAX_MAP`, else the default)"),
+        FieldMap("LineItems[].Tracking", "the project's option + the line's cost code option (by name)"),
+    )
+    settings_used = (
+        "purchase_order_account_code",
+        "tax_mode",
+        "tax_map",
+        "default_tax_type",
+        "bill_status",
+        "overlap_minutes",
+    )
+    issues = (
+        IssueCode(
+            "commitment.project_not_integrated",
+            "its project is not linked to a Xero option",
+            "Move the project to the Procore stage that sends projects to Xero (TRESTLE_SYNC_PROJECT_STAGE) so it "
+            "gets its Xero 'Project' option; the next run sends its commitments.",
+        ),
+        IssueCode(
+            "commitment.not_approved",
+            "not approved yet",
+            "Nothing to fix if the commitment is still being prepared: it is sent to Xero on the first run after "
+            "it is approved in Procore. Voided and terminated commitments are never sent.",
+        ),
+        IssueCode(
+            "commitment.vendor_not_integrated",
+            "the vendor is not linked to a Xero contact",
+            "Add the supplier's Xero contact to the contact group Trestle reads (TRESTLE_SYNC_CONTACT_GROUP) so "
+            "the vendors integration links it to this Procore vendor; the next run sends the purchase order.",
+        ),
+        IssueCode(
+            "commitment.no_lines",
+            "no schedule of values",
+            "Add the schedule of values to the commitment in Procore (at least one line with a cost code and an "
+            "amount).",
+        ),
+        IssueCode(
+            "commitment.invalid_cost_code",
+            "a line's cost code is missing, not on the standard list, or has no Xero option (each line named)",
+            "Use cost codes from the company's standard cost code list on every line (the message names the "
+            "lines), and let the cost codes integration create their Xero 'Cost Code' options.",
+        ),
+        IssueCode(
+            "commitment.cancelled_po_approved",
+            "voided in Procore but its order is AUTHORISED/BILLED in Xero",
+            "The commitment was voided or terminated in Procore but its purchase order is already approved or "
+            "billed in Xero: cancel or delete it in Xero yourself.",
+        ),
+        IssueCode(
+            "commitment.po_billed",
+            "the order is BILLED in Xero, so changes are not sent",
+            "The purchase order is billed in Xero, so Trestle leaves it as it is. Mark it unbilled in Xero if the "
+            "change should reach it; the next run sends it.",
+        ),
+        IssueCode(
+            "commitment.write_rejected",
+            "Xero refused the order (message shown)",
+            "Correct the commitment in Procore, or the account code and tax settings, as Xero's message says; the "
+            "next run retries.",
+        ),
+        IssueCode(
+            "commitment.negative_total",
+            "its lines total less than zero, and Xero has no negative purchase order",
+            "A Xero purchase order cannot total less than zero: correct the schedule of values in Procore (a credit "
+            "belongs on a change order against a positive commitment).",
+        ),
+        IssueCode(
+            "commitment.zero_total",
+            "its lines add up to 0.00",
+            "The commitment's lines add up to 0.00: enter their amounts in Procore; the next run sends the purchase "
+            "order.",
+        ),
+    )
 
     # ---------------------------------------------------------------- prepare
     def prepare(self) -> None:
@@ -310,15 +386,20 @@ class CommitmentsIntegration(Integration):
             )
             return {}
         total = sum((money(line.amount) for line in lines), Decimal("0.00"))
-        if total <= 0:  # Xero refuses a negative order; one of nothing orders nothing
-            negative = total < 0
-            code = "commitment.negative_total" if negative else "commitment.zero_total"
-            what = "less than zero" if negative else "zero"
+        if total < 0:  # Xero has no negative purchase order
             self._flag(
                 record,
-                code,
-                f"The {source.kind_label}'s lines total {total}, and a Xero purchase order cannot total {what}; "
-                "it was not sent.",
+                "commitment.negative_total",
+                f"The {source.kind_label}'s lines total {total}, and a Xero purchase order cannot total less than "
+                "zero; it was not sent.",
+                total=total,
+            )
+            return {}
+        if total == 0:  # an order of nothing orders nothing
+            self._flag(
+                record,
+                "commitment.zero_total",
+                f"The {source.kind_label}'s lines total 0.00, so there is nothing to order; it was not sent.",
                 total=total,
             )
             return {}

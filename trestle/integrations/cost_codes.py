@@ -11,12 +11,14 @@ cost), that record gets a review issue naming the code.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
 from trestle.integrations.tracking import TrackingOptionIntegration
 from trestle.models.procore import StandardCostCode, StandardCostCodeList
 from trestle.naming import cost_code_option_name
+from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.engine import Blocked, Page, Record
 
 
@@ -25,14 +27,46 @@ class CostCodesIntegration(TrackingOptionIntegration):
     title = "Cost codes"
     entity = "cost_code"
     category_setting = "cost_code_category"
-    issue_fixes = {
-        "cost_codes.category_missing": "Create the 'Cost Code' tracking category in Xero, or set "
-        "TRESTLE_SYNC_COST_CODE_CATEGORY to the category you use.",
-        "cost_codes.list_missing": "Create the standard cost code list in Procore (Company Admin → Cost Codes), "
-        "or set TRESTLE_SYNC_COST_CODE_LIST to its name.",
-        "cost_code.option_limit": "Archive unused cost code options in Xero; the next run adds the new ones.",
-        "cost_code.write_rejected": "Correct the cost code in Procore as Xero's message says.",
-    }
+    summary = "Procore's standard cost code list → options of Xero's \"Cost Code\" tracking category."
+    picked_up = (
+        "Every code of the company's standard cost code list (`TRESTLE_SYNC_COST_CODE_LIST`; default the ERP "
+        "list, else the first). Codes a project team added outside the list are never sent: wherever one is used "
+        "(a commitment line, a claim, a direct cost) that record gets an issue naming it."
+    )
+    notes = (("Matched", "An existing option of the mapped name is linked instead of created."),)
+    mapping = (
+        FieldMap("Name", '`"<full code> <name>"` (e.g. "03-300 Cast-in-Place Concrete"), 100 characters at most'),
+    )
+    settings_used = ("cost_code_list", "cost_code_category")
+    issues = (
+        IssueCode(
+            "cost_codes.category_missing",
+            'the "Cost Code" tracking category does not exist; nothing was sent',
+            "Create the 'Cost Code' tracking category in Xero, or set TRESTLE_SYNC_COST_CODE_CATEGORY to the "
+            "category you use.",
+        ),
+        IssueCode(
+            "cost_codes.list_missing",
+            "no standard cost code list (of that name)",
+            "Create the standard cost code list in Procore (Company Admin → Cost Codes), or set "
+            "TRESTLE_SYNC_COST_CODE_LIST to its name.",
+        ),
+        IssueCode(
+            "cost_code.no_code",
+            "the standard cost code has a name but no code",
+            "Give the cost code its code in Procore's standard cost code list.",
+        ),
+        IssueCode(
+            "cost_code.option_limit",
+            "the category's 100 active options are used",
+            "Archive unused cost code options in Xero; the next run adds the new ones.",
+        ),
+        IssueCode(
+            "cost_code.write_rejected",
+            "Xero refused the option (its message is shown)",
+            "Correct the cost code in Procore as Xero's message says.",
+        ),
+    )
 
     def prepare(self) -> None:
         self.prepare_category()
@@ -82,13 +116,13 @@ class CostCodesIntegration(TrackingOptionIntegration):
         if not (code.full_code or code.code):
             record.flag("cost_code.no_code", f"Standard cost code '{code.name}' has no code.")
 
-    def match(self, records: list[Record]) -> None:
+    def match(self, records: list[Record], taken: AbstractSet[str]) -> None:
         for record in records:
             code: StandardCostCode = record.data
             option = self.by_name.get(
                 cost_code_option_name(code.full_code or code.code or "", code.name or "").casefold()
             )
-            if option is not None and option.tracking_option_id not in self.taken_targets:
+            if option is not None and option.tracking_option_id not in taken:
                 record.target_id, record.target, record.match_method = option.tracking_option_id, option, "name"
 
     def map(self, record: Record) -> dict[str, Any]:

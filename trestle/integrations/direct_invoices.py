@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from trestle.clients.errors import (
@@ -57,6 +58,7 @@ from trestle.clients.errors import (
 from trestle.integrations.lookups import DIRECT_COST, PROGRESS_CLAIM, Lookups, money
 from trestle.models.store import PendingIntent
 from trestle.models.xero import Invoice, LineItem
+from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult, jsonable
 
 PAGE_SIZE = 1000
@@ -91,21 +93,82 @@ class DirectInvoicesIntegration(Integration):
     source_system = "xero"
     target_system = "procore"
     write_batch_size = 100
-    issue_fixes = {
-        "direct_cost.several_projects": "Split the bill in Xero so each bill is coded to one project (or code all "
-        "its lines to the same project).",
-        "direct_cost.project_not_linked": "Set the project's stage to the one Trestle syncs in Procore (or fix the "
-        "option's name in Xero to match the project's); the next run links it and sends the bill.",
-        "direct_cost.vendor_not_linked": "Add the supplier to the Xero contact group Trestle syncs (Contacts → "
-        "Groups) so it becomes a Procore vendor; the next run sends the bill.",
-        "direct_cost.no_invoice_number": "Enter the supplier's invoice number on the bill in Xero.",
-        "direct_cost.no_cost_code": "Pick a Cost Code tracking option on every project line of the bill in Xero.",
-        "direct_cost.cost_code_not_linked": "Use a Cost Code option that Trestle created from Procore's standard "
-        "cost codes (or add the code to the standard list in Procore).",
-        "direct_cost.cost_code_not_in_project": "Add the cost code to the project's budget in Procore (Admin → Work "
-        "Breakdown Structure), or code the line to a cost code the project uses.",
-        "direct_cost.write_rejected": "Correct the bill in Xero as Procore's message says; the next run retries.",
-    }
+    summary = "Approved Xero bills coded to a project → Procore direct costs."
+    depends_on = ("vendors", "projects", "cost_codes")
+    per_project = True
+    picked_up = (
+        'AUTHORISED or PAID bills with a "Project" tracking option on at least one line that did not come from '
+        "Procore (never a bill Trestle wrote for a claim, so nothing is counted twice). DRAFT bills wait until "
+        "approved."
+    )
+    notes = (
+        (
+            "Written",
+            "One direct cost (type invoice, status approved) per bill in its project. Lines without a project "
+            "option are overhead and left out. A changed bill updates its direct cost; a voided one removes it.",
+        ),
+    )
+    mapping = (
+        FieldMap("origin_id", "InvoiceID"),
+        FieldMap("vendor_id", "the contact's linked Procore vendor"),
+        FieldMap("invoice_number", "InvoiceNumber"),
+        FieldMap("direct_cost_date", "Date"),
+        FieldMap("payment_date", "FullyPaidOnDate (PAID bills)"),
+        FieldMap("direct_cost_type, status", "`invoice`, `approved`"),
+        FieldMap("description", "Reference"),
+        FieldMap(
+            "line_items",
+            "one per project cost code (the line's \"Cost Code\" option → standard code → the project's code; "
+            "lines of the same code summed) at the amount excluding tax, rounded half-up to the cent",
+        ),
+    )
+    settings_used = ("project_category", "cost_code_category", "overlap_minutes")
+    issues = (
+        IssueCode(
+            "direct_cost.several_projects",
+            "the bill's lines name two projects",
+            "Split the bill in Xero so each bill is coded to one project (or code all its lines to the same project).",
+        ),
+        IssueCode(
+            "direct_cost.project_not_linked",
+            'the bill\'s "Project" option is not linked to a Procore project',
+            "Set the project's stage to the one Trestle syncs in Procore (or fix the option's name in Xero to "
+            "match the project's); the next run links it and sends the bill.",
+        ),
+        IssueCode(
+            "direct_cost.vendor_not_linked",
+            "the supplier is not linked to a Procore vendor",
+            "Add the supplier to the Xero contact group Trestle syncs (Contacts → Groups) so it becomes a Procore "
+            "vendor; the next run sends the bill.",
+        ),
+        IssueCode(
+            "direct_cost.no_invoice_number",
+            "the bill has no invoice number (Procore requires one)",
+            "Enter the supplier's invoice number on the bill in Xero.",
+        ),
+        IssueCode(
+            "direct_cost.no_cost_code",
+            'a project line has no "Cost Code" option',
+            "Pick a Cost Code tracking option on every project line of the bill in Xero.",
+        ),
+        IssueCode(
+            "direct_cost.cost_code_not_linked",
+            "the line's cost code option did not come from Procore's standard list",
+            "Use a Cost Code option that Trestle created from Procore's standard cost codes (or add the code to "
+            "the standard list in Procore).",
+        ),
+        IssueCode(
+            "direct_cost.cost_code_not_in_project",
+            "the project does not use that cost code",
+            "Add the cost code to the project's budget in Procore (Admin → Work Breakdown Structure), or code the "
+            "line to a cost code the project uses.",
+        ),
+        IssueCode(
+            "direct_cost.write_rejected",
+            "Procore refused the direct cost (message shown)",
+            "Correct the bill in Xero as Procore's message says; the next run retries.",
+        ),
+    )
 
     def prepare(self) -> None:
         self.lookups = Lookups.of(self.ctx)
@@ -305,9 +368,9 @@ class DirectInvoicesIntegration(Integration):
             else:
                 headers.setdefault(int(item.payload["project_id"]), []).append(item)
                 continue
-            results.update(self._unless_lost([item], lambda item=item, step=step: {item.source_id: step(item)}))
+            results.update(self._unless_lost([item], partial(_keyed, step, item)))
         for project_id, group in headers.items():
-            results.update(self._unless_lost(group, lambda p=project_id, g=group: self._update_headers(p, g)))
+            results.update(self._unless_lost(group, partial(self._update_headers, project_id, group)))
         return [results[item.source_id] for item in items]
 
     @staticmethod
@@ -433,3 +496,8 @@ class DirectInvoicesIntegration(Integration):
             return None
         project_id, direct_cost_id = split_target(target_id)
         return self.ctx.links.procore_direct_cost(project_id, direct_cost_id)
+
+
+def _keyed(step: Callable[[WriteItem], WriteResult], item: WriteItem) -> dict[str, WriteResult]:
+    """One item's write step, its result keyed by the item's source id."""
+    return {item.source_id: step(item)}

@@ -3,7 +3,8 @@
 Commitments need the vendor's Xero contact and the project's and cost codes' tracking
 options; payments need the bill a Procore invoice became; direct invoices go the other way.
 :class:`Lookups` answers those from the link store (and, for a project's cost codes, from
-Procore), caching per run in ``ctx.cache`` so a nightly run reads each table once.
+Procore), caching per run (one instance per run, :meth:`Lookups.of`) so a nightly run reads each
+table once; :meth:`Lookups.refresh` forgets links when an integration wrote some.
 """
 
 from __future__ import annotations
@@ -36,58 +37,68 @@ class Lookups:
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
+        # Links by entity, and indexed by either side; dropped by refresh() when an integration wrote some.
+        self._links: dict[str, list[LinkRow]] = {}
+        self._by_procore: dict[str, dict[str, LinkRow]] = {}
+        self._by_xero: dict[str, dict[str, LinkRow]] = {}
+        self._project_cost_codes: dict[int, dict[int, CostCode]] = {}
 
     @classmethod
     def of(cls, ctx: RunContext) -> Lookups:
         """The run's shared instance."""
         lookups = ctx.cache.get("lookups")
-        if lookups is None:
+        if not isinstance(lookups, Lookups):
             lookups = ctx.cache["lookups"] = cls(ctx)
         return lookups
 
-    def refresh(self, entity: str) -> None:
-        """Forget cached links of ``entity`` (after an integration earlier in the run wrote some)."""
-        self.ctx.cache.pop(f"links:{entity}", None)
+    def refresh(self, entity: str | None = None) -> None:
+        """Forget the cached links of ``entity`` (all entities when None) so the next read sees new ones.
+
+        The pipeline calls it after each integration, so the next one in the run sees the links
+        this one wrote.
+        """
+        for cache in (self._links, self._by_procore, self._by_xero):
+            if entity is None:
+                cache.clear()
+            else:
+                cache.pop(entity, None)
 
     def links(self, entity: str) -> list[LinkRow]:
-        key = f"links:{entity}"
-        if key not in self.ctx.cache:
-            self.ctx.cache[key] = self.ctx.store.links(entity)
-        return self.ctx.cache[key]
+        if entity not in self._links:
+            self._links[entity] = self.ctx.store.links(entity)
+        return self._links[entity]
 
-    def _by_procore(self, entity: str) -> dict[str, LinkRow]:
-        key = f"by-procore:{entity}:{id(self.links(entity))}"
-        if key not in self.ctx.cache:
-            self.ctx.cache[key] = {link.procore_id: link for link in self.links(entity)}
-        return self.ctx.cache[key]
+    def _procore_index(self, entity: str) -> dict[str, LinkRow]:
+        if entity not in self._by_procore:
+            self._by_procore[entity] = {link.procore_id: link for link in self.links(entity)}
+        return self._by_procore[entity]
 
-    def _by_xero(self, entity: str) -> dict[str, LinkRow]:
-        key = f"by-xero:{entity}:{id(self.links(entity))}"
-        if key not in self.ctx.cache:
-            self.ctx.cache[key] = {link.xero_id: link for link in self.links(entity)}
-        return self.ctx.cache[key]
+    def _xero_index(self, entity: str) -> dict[str, LinkRow]:
+        if entity not in self._by_xero:
+            self._by_xero[entity] = {link.xero_id: link for link in self.links(entity)}
+        return self._by_xero[entity]
 
     # ---------------------------------------------------------------- vendors
     def contact_for_vendor(self, vendor_id: int | str | None) -> str | None:
         """The Xero ContactID linked to a Procore vendor (None if the vendor is not integrated)."""
-        link = self._by_procore(VENDOR).get(str(vendor_id)) if vendor_id is not None else None
+        link = self._procore_index(VENDOR).get(str(vendor_id)) if vendor_id is not None else None
         return link.xero_id if link else None
 
     def vendor_for_contact(self, contact_id: str | None) -> int | None:
         """The Procore vendor id linked to a Xero contact."""
-        link = self._by_xero(VENDOR).get(contact_id or "")
+        link = self._xero_index(VENDOR).get(contact_id or "")
         return int(link.procore_id) if link else None
 
     # --------------------------------------------------------------- projects
     def project_option(self, project_id: int | str | None) -> str | None:
         """The Xero "Project" tracking option name of a linked Procore project."""
-        link = self._by_procore(PROJECT).get(str(project_id)) if project_id is not None else None
+        link = self._procore_index(PROJECT).get(str(project_id)) if project_id is not None else None
         return (link.last_payload or {}).get("Name") if link else None
 
     def project_for_option(self, option_id: str | None = None, *, name: str | None = None) -> int | None:
         """The Procore project linked to a "Project" option, by option id or name."""
         if option_id:
-            link = self._by_xero(PROJECT).get(option_id)
+            link = self._xero_index(PROJECT).get(option_id)
             if link:
                 return int(link.procore_id)
         if name:
@@ -108,7 +119,7 @@ class Lookups:
         """The Xero "Cost Code" option name of a linked standard cost code."""
         if standard_cost_code_id is None:
             return None
-        link = self._by_procore(COST_CODE).get(str(standard_cost_code_id))
+        link = self._procore_index(COST_CODE).get(str(standard_cost_code_id))
         return (link.last_payload or {}).get("Name") if link else None
 
     def standard_code_for_option(self, name: str | None) -> int | None:
@@ -123,11 +134,10 @@ class Lookups:
 
     def project_cost_codes(self, project_id: int) -> dict[int, CostCode]:
         """A project's cost codes by id (one Procore call per project per run)."""
-        key = f"project-cost-codes:{project_id}"
-        if key not in self.ctx.cache:
+        if project_id not in self._project_cost_codes:
             codes = self.ctx.procore.iter_project_cost_codes(project_id)
-            self.ctx.cache[key] = {code.id: code for code in codes if code.id is not None}
-        return self.ctx.cache[key]
+            self._project_cost_codes[project_id] = {code.id: code for code in codes if code.id is not None}
+        return self._project_cost_codes[project_id]
 
     def project_cost_code_for_standard(self, project_id: int, standard_cost_code_id: int) -> CostCode | None:
         """The project's cost code that uses a given standard cost code."""
@@ -139,12 +149,12 @@ class Lookups:
     # ------------------------------------------------------- documents written
     def xero_document_for(self, entity: str, procore_id: int | str) -> str | None:
         """The Xero id a Procore record of ``entity`` was written as (PO, bill, credit note)."""
-        link = self._by_procore(entity).get(str(procore_id))
+        link = self._procore_index(entity).get(str(procore_id))
         return link.xero_id if link else None
 
     def procore_record_for(self, entity: str, xero_id: str) -> LinkRow | None:
         """The link whose Xero side is ``xero_id`` (e.g. which requisition a bill came from)."""
-        return self._by_xero(entity).get(xero_id)
+        return self._xero_index(entity).get(xero_id)
 
     # -------------------------------------------------------------------- tax
     def tax_type(self, procore_tax_code: str | None) -> str | None:

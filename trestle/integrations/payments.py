@@ -43,6 +43,7 @@ from trestle.integrations.lookups import PAYMENT, PROGRESS_CLAIM, Lookups, money
 from trestle.models.procore import Commitment, ContractPayment, Requisition
 from trestle.models.store import LinkRow, PendingIntent
 from trestle.models.xero import Invoice, Payment
+from trestle.tasks.declaration import FieldMap, IssueCode, Schedule
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
 
 __all__ = ["PaymentsIntegration", "cost_share"]
@@ -67,18 +68,74 @@ class PaymentsIntegration(Integration):
     source_system = "xero"
     target_system = "procore"
     write_batch_size = 1  # POST /contract_payments takes one payment and has no idempotency key
-    issue_fixes = {
-        "payment.vendor_not_linked": "Link the bill's Xero contact to its Procore vendor (add it to the Procore "
-        "contact group); the next run sends the payment.",
-        "payment.invoice_not_found": "The subcontractor invoice behind this bill is no longer in a linked Procore "
-        "project (deleted, or the project left the 'Send to Xero' stage). Record the payment in Procore by hand.",
-        "payment.exceeds_commitment": "The payment is more than is still open on the commitment in Procore: add the "
-        "missing change order in Procore (or correct the payment in Xero) and the next run sends it.",
-        "payment.deleted_in_xero": "Delete the payment in Procore (Commitments → Payments Issued) or set "
-        "TRESTLE_SYNC_PAYMENTS_DELETE_REMOVED=true to let Trestle remove it.",
-        "payment.write_rejected": "Correct what Procore's message names; the next run retries.",
-        "payment.target_already_linked": "Two Xero payments point at the same Procore payment; contact support.",
-    }
+    summary = "Xero payments on bills from Procore claims → Procore contract payments."
+    depends_on = ("progress_claims",)
+    per_project = True
+    schedule = Schedule("15 * * * *", "hourly", "every hour at :15")
+    picked_up = (
+        "Xero payments changed since the last run (`GET /Payments`, `If-Modified-Since`) on bills that came from "
+        "Procore claims. Each Xero payment becomes its own Procore payment on the claim's commitment (a bill paid "
+        "in three parts shows three payments)."
+    )
+    notes = (
+        (
+            "Written",
+            "A payment deleted in Xero is reported; with `TRESTLE_SYNC_PAYMENTS_DELETE_REMOVED` the Procore payment "
+            "is deleted. Procore's payment endpoint has no idempotency key: a lost answer is finished by finding "
+            "the payment by `origin_id` before anything is resent.",
+        ),
+    )
+    mapping = (
+        FieldMap("date", "the payment date"),
+        FieldMap("invoice_number, invoice_date", "the bill's"),
+        FieldMap("contract_id, requisition_id", "the commitment and claim behind the bill"),
+        FieldMap("payment_number", "the payment's position among the bill's payments (1, 2, …)"),
+        FieldMap("payment_method", "`electronic`"),
+        FieldMap("notes", "`Paid in Xero: <Reference>`"),
+        FieldMap("origin_id", "PaymentID"),
+        FieldMap(
+            "amount",
+            "the cost only (payment × SubTotal ÷ Total, to the cent), or the whole payment with "
+            "`TRESTLE_SYNC_PAYMENTS_INCLUDE_TAX`",
+        ),
+    )
+    settings_used = ("payments_include_tax", "payments_delete_removed", "overlap_minutes")
+    issues = (
+        IssueCode(
+            "payment.vendor_not_linked",
+            "the bill's contact is not linked to a Procore vendor",
+            "Link the bill's Xero contact to its Procore vendor (add it to the Procore contact group); the next "
+            "run sends the payment.",
+        ),
+        IssueCode(
+            "payment.invoice_not_found",
+            "the claim or its commitment is gone from Procore",
+            "The subcontractor invoice behind this bill is no longer in a linked Procore project (deleted, or the "
+            "project left the 'Send to Xero' stage). Record the payment in Procore by hand.",
+        ),
+        IssueCode(
+            "payment.exceeds_commitment",
+            "more than is still open on the commitment",
+            "The payment is more than is still open on the commitment in Procore: add the missing change order in "
+            "Procore (or correct the payment in Xero) and the next run sends it.",
+        ),
+        IssueCode(
+            "payment.deleted_in_xero",
+            "the Xero payment was deleted; the Procore payment remains",
+            "Delete the payment in Procore (Commitments → Payments Issued) or set "
+            "TRESTLE_SYNC_PAYMENTS_DELETE_REMOVED=true to let Trestle remove it.",
+        ),
+        IssueCode(
+            "payment.write_rejected",
+            "Procore refused the payment (message shown)",
+            "Correct what Procore's message names; the next run retries.",
+        ),
+        IssueCode(
+            "payment.target_already_linked",
+            "another Xero payment is already linked to that Procore payment",
+            "Two Xero payments point at the same Procore payment; contact support.",
+        ),
+    )
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -125,8 +182,8 @@ class PaymentsIntegration(Integration):
         wanted = sorted(
             {p.invoice.invoice_id for p in payments if p.invoice and p.invoice.invoice_id} - set(self.bills)
         )
-        for bill in self.ctx.xero.get_invoices(wanted):
-            self.bills[bill.invoice_id or ""] = bill
+        for fetched in self.ctx.xero.get_invoices(wanted):
+            self.bills[fetched.invoice_id or ""] = fetched
         records = []
         for payment in payments:
             bill = self.bills.get(payment.invoice.invoice_id or "") if payment.invoice else None
@@ -235,7 +292,11 @@ class PaymentsIntegration(Integration):
             return {}
         bill, requisition, commitment = record.target
         include_tax = self.ctx.settings.sync.payments_include_tax
-        amount = money(payment.amount) if include_tax else cost_share(payment.amount or 0, bill.sub_total, bill.total)
+        amount = (
+            money(payment.amount)
+            if include_tax
+            else cost_share(payment.amount or Decimal(0), bill.sub_total, bill.total)
+        )
         open_amount = self._open_on(commitment)
         if amount > open_amount:
             record.flag(

@@ -46,9 +46,11 @@ from decimal import Decimal
 from typing import Any
 
 from trestle.clients.procore import CommitmentKind
+from trestle.clients.xero_batch import BatchResult
 from trestle.integrations.lookups import PROGRESS_CLAIM, Lookups, money
 from trestle.models.procore import Commitment, CostCode, Requisition, RequisitionItem
 from trestle.models.xero import CreditNote, Invoice, PaymentTerm
+from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
 
 __all__ = ["APPROVED_STATUSES", "ProgressClaimsIntegration", "due_date"]
@@ -87,25 +89,97 @@ class ProgressClaimsIntegration(Integration):
     source_system = "procore"
     target_system = "xero"
     write_batch_size = 50
-    issue_fixes = {
-        "progress_claim.vendor_not_linked": "Add the subcontractor's Xero contact to the Procore contact group "
-        "(or fix the vendor match shown under Vendors); the next run sends the claim.",
-        "progress_claim.project_not_linked": "Move the project to the 'Send to Xero' stage in Procore so it gets "
-        "its Xero 'Project' option; the next run sends the claim.",
-        "progress_claim.cost_code_not_linked": "Use a cost code from the company's standard list on the "
-        "commitment line in Procore, or check the cost code issues under Cost codes.",
-        "progress_claim.zero_amount": "Nothing to bill: check the work completed and materials stored on the "
-        "claim in Procore; a claim with amounts is sent on the next run.",
-        "progress_claim.bill_paid": "The bill has payments in Xero, so it cannot change. Enter the difference as "
-        "a new bill or credit note in Xero, or remove the payments first and the next run updates it.",
-        "progress_claim.bill_voided": "The bill was voided or deleted in Xero. If the claim still stands, "
-        "re-enter it in Xero by hand; Trestle does not create a second bill for one claim.",
-        "progress_claim.type_changed": "The claim's total changed sign after it was sent (bill ↔ credit note); "
-        "void the Xero document and enter the correct one by hand.",
-        "progress_claim.write_rejected": "Correct what Xero's message names (contact, account code, tax type) "
-        "and the next run retries.",
-        "progress_claim.target_already_linked": "Two claims point at the same Xero document; contact support.",
-    }
+    summary = "Approved Procore subcontractor invoices → Xero bills and supplier credit notes."
+    depends_on = ("vendors", "projects", "cost_codes", "commitments")
+    per_project = True
+    picked_up = (
+        "Subcontractor invoices of linked projects with status `approved` or `approved_as_noted` (each project "
+        "has its own cursor)."
+    )
+    notes = (
+        (
+            "Written",
+            "A positive claim becomes a bill (`ACCPAY`), a negative one a supplier credit note with positive "
+            "amounts. **Retainage**: with `TRESTLE_SYNC_RETAINAGE_ACCOUNT_CODE`, gross lines plus one negative "
+            '"Retainage held" line on that account; without it, lines net of retainage — either way the bill '
+            "equals what is payable now. Status `TRESTLE_SYNC_BILL_STATUS` when created; updates never send a "
+            "status. Written 50 per call with an `Idempotency-Key`.",
+        ),
+    )
+    mapping = (
+        FieldMap("Contact", "the vendor's linked contact"),
+        FieldMap("InvoiceNumber", "the subcontractor's invoice number (else `<commitment number>-<claim number>`)"),
+        FieldMap("Date", "billing date (else period end)"),
+        FieldMap("DueDate", "the contact's bill payment terms, else `TRESTLE_SYNC_BILL_DUE_DAYS` after Date"),
+        FieldMap("LineItems", "one per cost code: work completed this period + materials stored"),
+        FieldMap("LineItems[].AccountCode", "`TRESTLE_SYNC_BILL_ACCOUNT_CODE`"),
+        FieldMap("LineItems[].TaxType", "per the tax mode and map"),
+        FieldMap("LineItems[].Tracking", "the project's option + the cost code's option"),
+        FieldMap("Url", "the Procore invoice"),
+    )
+    settings_used = (
+        "bill_account_code",
+        "retainage_account_code",
+        "bill_status",
+        "bill_due_days",
+        "tax_mode",
+        "tax_map",
+        "default_tax_type",
+    )
+    issues = (
+        IssueCode(
+            "progress_claim.vendor_not_linked",
+            "the subcontractor is not linked to a Xero contact",
+            "Add the subcontractor's Xero contact to the Procore contact group (or fix the vendor match shown "
+            "under Vendors); the next run sends the claim.",
+        ),
+        IssueCode(
+            "progress_claim.project_not_linked",
+            "the project has no Xero option",
+            "Move the project to the 'Send to Xero' stage in Procore so it gets its Xero 'Project' option; the "
+            "next run sends the claim.",
+        ),
+        IssueCode(
+            "progress_claim.cost_code_not_linked",
+            "an item's cost code has no Xero option",
+            "Use a cost code from the company's standard list on the commitment line in Procore, or check the cost "
+            "code issues under Cost codes.",
+        ),
+        IssueCode(
+            "progress_claim.zero_amount",
+            "the claim bills nothing",
+            "Nothing to bill: check the work completed and materials stored on the claim in Procore; a claim with "
+            "amounts is sent on the next run.",
+        ),
+        IssueCode(
+            "progress_claim.bill_paid",
+            "the bill has payments in Xero, so a change cannot be sent",
+            "The bill has payments in Xero, so it cannot change. Enter the difference as a new bill or credit note "
+            "in Xero, or remove the payments first and the next run updates it.",
+        ),
+        IssueCode(
+            "progress_claim.bill_voided",
+            "the bill was voided or deleted in Xero",
+            "The bill was voided or deleted in Xero. If the claim still stands, re-enter it in Xero by hand; "
+            "Trestle does not create a second bill for one claim.",
+        ),
+        IssueCode(
+            "progress_claim.type_changed",
+            "the claim changed sign after its bill/credit note was written",
+            "The claim's total changed sign after it was sent (bill ↔ credit note); void the Xero document and "
+            "enter the correct one by hand.",
+        ),
+        IssueCode(
+            "progress_claim.write_rejected",
+            "Xero refused the bill (message shown)",
+            "Correct what Xero's message names (contact, account code, tax type) and the next run retries.",
+        ),
+        IssueCode(
+            "progress_claim.target_already_linked",
+            "another claim is already linked to that Xero document",
+            "Two claims point at the same Xero document; contact support.",
+        ),
+    )
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -406,7 +480,7 @@ class ProgressClaimsIntegration(Integration):
             if not group:
                 continue
             elements = [_element(item, id_key) for item in group]
-            answers = save(elements, idempotency_key=f"{batch_key}-{suffix}")
+            answers: Sequence[BatchResult[Any]] = save(elements, idempotency_key=f"{batch_key}-{suffix}")
             for item, answer in zip(group, answers, strict=True):
                 document_id = getattr(answer.record, "invoice_id" if kind == BILL else "credit_note_id", None)
                 if answer.outcome_unknown:

@@ -11,12 +11,14 @@ with the project number and a space (a renamed project), is linked instead of cr
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
 from trestle.integrations.tracking import MAX_ACTIVE_OPTIONS, TrackingOptionIntegration
 from trestle.models.procore import Project
 from trestle.naming import project_option_name
+from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.engine import Page, Record, WriteItem, WriteResult
 
 __all__ = ["ProjectsIntegration"]
@@ -27,14 +29,53 @@ class ProjectsIntegration(TrackingOptionIntegration):
     title = "Projects"
     entity = "project"
     category_setting = "project_category"
-    issue_fixes = {
-        "projects.category_missing": "Create the 'Project' tracking category in Xero (Accounting → Advanced → "
-        "Tracking categories), or set TRESTLE_SYNC_PROJECT_CATEGORY to the category you use.",
-        "project.no_number": "Give the project a project number in Procore (Project Admin → General).",
-        "project.option_limit": "Archive options of finished projects in Xero (the message lists candidates); "
-        "the next run adds the new ones.",
-        "project.write_rejected": "Correct the project name in Procore as Xero's message says.",
-    }
+    summary = 'Procore projects at the configured stage → options of Xero\'s "Project" tracking category.'
+    per_project = True
+    picked_up = (
+        'Active projects whose stage is `TRESTLE_SYNC_PROJECT_STAGE` (default "Send to Xero"), and every '
+        "project already linked, whatever its stage now (once in Xero a project stays). Inactive projects are not "
+        "processed. `single-project` ignores the stage. One Procore call reads every project, so stage changes "
+        "are always seen."
+    )
+    notes = (
+        (
+            "Matched",
+            "An existing option with the mapped name, or the only one starting with the project number and a space "
+            "(a renamed project), is linked instead of created; a renamed project renames its option.",
+        ),
+        (
+            "Written",
+            "One option per call (Xero has no batch for options), each with its own `Idempotency-Key`. Xero allows "
+            "100 active options per category: a create that would pass it is not sent.",
+        ),
+    )
+    mapping = (FieldMap("Name", '`"<project number> <project name>"`, cut to Xero\'s 100 characters'),)
+    settings_used = ("project_stage", "project_category")
+    issues = (
+        IssueCode(
+            "projects.category_missing",
+            'the "Project" tracking category does not exist; nothing was sent',
+            "Create the 'Project' tracking category in Xero (Accounting → Advanced → Tracking categories), or set "
+            "TRESTLE_SYNC_PROJECT_CATEGORY to the category you use.",
+        ),
+        IssueCode(
+            "project.no_number",
+            "the project has no project number",
+            "Give the project a project number in Procore (Project Admin → General).",
+        ),
+        IssueCode(
+            "project.option_limit",
+            "Xero's 100 active options are all used; the message lists finished (inactive) projects whose options "
+            "could be archived",
+            "Archive options of finished projects in Xero (the message lists candidates); the next run adds the "
+            "new ones.",
+        ),
+        IssueCode(
+            "project.write_rejected",
+            "Xero refused the option (its message is shown)",
+            "Correct the project name in Procore as Xero's message says.",
+        ),
+    )
 
     def prepare(self) -> None:
         self.prepare_category()
@@ -91,7 +132,7 @@ class ProjectsIntegration(TrackingOptionIntegration):
                 f"Project '{project.name}' has no project number, so it cannot be named in Xero.",
             )
 
-    def match(self, records: list[Record]) -> None:
+    def match(self, records: list[Record], taken: AbstractSet[str]) -> None:
         for record in records:
             project: Project = record.data
             name = project_option_name(project.project_number or "", project.name or "")
@@ -100,7 +141,7 @@ class ProjectsIntegration(TrackingOptionIntegration):
                 prefix = f"{project.project_number} ".casefold()
                 candidates = [o for n, o in self.by_name.items() if n.startswith(prefix)]
                 option = candidates[0] if len(candidates) == 1 else None
-            if option is not None and option.tracking_option_id not in self.taken_targets:
+            if option is not None and option.tracking_option_id not in taken:
                 record.target_id, record.target, record.match_method = option.tracking_option_id, option, "name"
 
     def map(self, record: Record) -> dict[str, Any]:

@@ -26,7 +26,7 @@ class TrackingOptionIntegration(Integration):
 
     @property
     def category_name(self) -> str:
-        return getattr(self.ctx.settings.sync, self.category_setting)
+        return str(getattr(self.ctx.settings.sync, self.category_setting))
 
     def prepare_category(self) -> TrackingCategory:
         """Find the ACTIVE category by name and index its options (raises Blocked when missing)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from rapidfuzz import fuzz, process
 
 from trestle.models.procore import Vendor
 from trestle.models.xero import Address, Contact
+from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.engine import Blocked, Integration, Page, Record, WriteItem, WriteResult
 
 PAGE_SIZE = 1000
@@ -67,7 +69,7 @@ def resolve_region(country: Any, value: str) -> str | None:
         return value.strip()  # nothing to check against: keep what the user typed
     wanted = value.strip().casefold()
     for subdivision in subdivisions:
-        short = subdivision.code.split("-", 1)[1]
+        short: str = subdivision.code.split("-", 1)[1]
         if wanted in (short.casefold(), subdivision.code.casefold(), subdivision.name.casefold()):
             return short
     return None
@@ -92,23 +94,89 @@ class VendorsIntegration(Integration):
     source_system = "xero"
     target_system = "procore"
     write_batch_size = 1000
-    issue_fixes = {
-        "vendors.contact_group_missing": "Create the contact group in Xero (Contacts → Groups) and add the "
-        "suppliers Procore should know, or set TRESTLE_SYNC_CONTACT_GROUP to the group you use.",
-        "vendor.multiple_matches": "Give the contact a tax number that matches one Procore vendor's business "
-        "ID, or rename the duplicate vendors in Procore so only one matches.",
-        "contact.invalid_country": "Set the address country in Xero to a two- or three-letter ISO code "
-        "(AU or AUS, NZ or NZL, US or USA).",
-        "contact.invalid_region": "Set the address region in Xero to a state or region code valid for the "
-        "country (NSW, VIC, CA, …) or clear it.",
-        "vendor.inactive": "Reactivate the vendor in Procore's company directory (Directory → Inactive "
-        "Companies) if you still work with them; the next run sends the changes.",
-        "vendor.write_rejected": "Correct the contact in Xero as the message says; the next run retries.",
-        "vendor.target_already_linked": "Two Xero contacts point at the same Procore vendor: archive or "
-        "remove one of them from the contact group.",
-        "vendor.shared_match": "Several contacts look like the same Procore vendor: give each its tax number, or "
-        "merge the duplicate contacts in Xero.",
-    }
+    summary = "Xero contacts in the configured contact group → Procore company vendors."
+    picked_up = (
+        'Active Xero contacts in the contact group `TRESTLE_SYNC_CONTACT_GROUP` (default "Procore"). '
+        "Incremental: contacts changed since the last run (with the `TRESTLE_SYNC_OVERLAP_MINUTES` overlap), "
+        "contacts newly added to the group, and every contact that still has an open review issue."
+    )
+    notes = (
+        (
+            "Matched",
+            "In order: an existing link; a Procore vendor whose `origin_id` is the ContactID; the same tax number "
+            "(Xero TaxNumber = Procore `business_id`, letters and digits compared); the same name once case, "
+            "punctuation and legal words (Pty, Ltd, Inc, LLC, Co, …) are dropped; a fuzzy name match scoring at "
+            "least `TRESTLE_SYNC_FUZZY_THRESHOLD`. More than one candidate at any step is a review issue, never a "
+            "guess. A vendor already linked to another contact is not a candidate.",
+        ),
+        (
+            "Written",
+            "Through `PATCH /rest/v1.0/vendors/sync`, up to 1,000 per call, keyed by `origin_id` (the ContactID) so "
+            "a resend updates rather than duplicates. Fields left empty in Xero are not sent, so they never blank "
+            "out what a project team entered in Procore.",
+        ),
+    )
+    mapping = (
+        FieldMap("origin_id", "ContactID"),
+        FieldMap("origin_code", "ContactNumber"),
+        FieldMap("name", "Name"),
+        FieldMap("address", "street address lines 1–3 (postal address when there is no street address)"),
+        FieldMap("city", "City"),
+        FieldMap("zip", "PostalCode"),
+        FieldMap("country_code", "Country as ISO 3166-1 alpha-2 (alpha-3 such as `AUS` is converted)"),
+        FieldMap("state_code", 'Region as its ISO 3166-2 code (a region name such as "New South Wales" becomes `NSW`)'),
+        FieldMap("business_phone", "the DEFAULT phone (country, area, number)"),
+        FieldMap("email_address", "EmailAddress"),
+        FieldMap("business_id", "TaxNumber"),
+    )
+    settings_used = ("contact_group", "fuzzy_threshold", "overlap_minutes")
+    issues = (
+        IssueCode(
+            "vendors.contact_group_missing",
+            "the contact group does not exist; nothing was sent",
+            "Create the contact group in Xero (Contacts → Groups) and add the suppliers Procore should know, or "
+            "set TRESTLE_SYNC_CONTACT_GROUP to the group you use.",
+        ),
+        IssueCode("contact.no_name", "the contact has no name", "Give the contact a name in Xero."),
+        IssueCode(
+            "contact.invalid_country",
+            "the country is not an ISO 3166-1 alpha-2 or alpha-3 code",
+            "Set the address country in Xero to a two- or three-letter ISO code (AU or AUS, NZ or NZL, US or USA).",
+        ),
+        IssueCode(
+            "contact.invalid_region",
+            "the region is not valid for that country (the valid codes are listed)",
+            "Set the address region in Xero to a state or region code valid for the country (NSW, VIC, CA, …) "
+            "or clear it.",
+        ),
+        IssueCode(
+            "vendor.multiple_matches",
+            "several Procore vendors could be this contact; the candidates are listed",
+            "Give the contact a tax number that matches one Procore vendor's business ID, or rename the duplicate "
+            "vendors in Procore so only one matches.",
+        ),
+        IssueCode(
+            "vendor.shared_match",
+            "several contacts match the same Procore vendor at the same step; none is linked",
+            "Give each contact its tax number, or merge the duplicate contacts in Xero.",
+        ),
+        IssueCode(
+            "vendor.inactive",
+            "the matching Procore vendor is inactive, so the changes were not sent",
+            "Reactivate the vendor in Procore's company directory (Directory → Inactive Companies) if you still "
+            "work with them; the next run sends the changes.",
+        ),
+        IssueCode(
+            "vendor.write_rejected",
+            "Procore refused the write (its message is shown)",
+            "Correct the contact in Xero as the message says; the next run retries.",
+        ),
+        IssueCode(
+            "vendor.target_already_linked",
+            "another contact is already linked to that Procore vendor",
+            "Two Xero contacts point at the same Procore vendor: archive or remove one of them from the contact group.",
+        ),
+    )
 
     def prepare(self) -> None:
         xero, group_name = self.ctx.xero, self.ctx.settings.sync.contact_group
@@ -219,14 +287,14 @@ class VendorsIntegration(Integration):
             )
 
     # ------------------------------------------------------------------ match
-    def match(self, records: list[Record]) -> None:
+    def match(self, records: list[Record], taken: AbstractSet[str]) -> None:
         """Match step by step across the whole page, strongest evidence first.
 
         A vendor claimed by a stronger step (or already linked) is no longer a candidate for a
         weaker one, and two contacts claiming the same vendor at the same step are both
         flagged, so the outcome never depends on the order records arrive in.
         """
-        taken = set(self.taken_targets)
+        taken = set(taken)
         pending = list(records)
         for method in ("origin_id", "tax_number", "name", "fuzzy_name"):
             claims: dict[str, list[Record]] = {}

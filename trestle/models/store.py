@@ -14,13 +14,14 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from trestle.clients.http import to_utc
 from trestle.models.tables import Cursor, Link, OAuthToken, ReviewIssue, Run, RunLock, WriteIntent, utcnow
 
 
@@ -405,7 +406,7 @@ class LinkStore:
                 current = self.lock_holder(name)
                 who = "another run"
                 if current is not None:
-                    who = f"run {current[0]} (lease until {as_utc(current[1]):%Y-%m-%d %H:%M:%S} UTC)"
+                    who = f"run {current[0]} (lease until {to_utc(current[1]):%Y-%m-%d %H:%M:%S} UTC)"
                 raise LockHeld(f"{name} for pair {self.pair!r} is held by {who}")
             time.sleep(0.2)
         try:
@@ -513,7 +514,3 @@ def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
             batch = []
     if batch:
         yield batch
-
-
-def as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

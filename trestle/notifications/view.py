@@ -13,11 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 from trestle.models.report import COUNTED_ACTIONS, IntegrationReport, IssueView, RecordOutcome, RunReport
+from trestle.tasks.declaration import SYSTEM_NAMES
 
 ROW_LIMIT = 200
 """Most rows shown in any one table; the rest are counted and pointed at."""
-
-SYSTEM_NAMES = {"procore": "Procore", "xero": "Xero"}
 
 _PAST_VERBS = {
     "created": "created",

@@ -14,6 +14,7 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from trestle.models.report import FieldChange
 from trestle.models.store import IssueIn, LinkRow, PendingIntent
+from trestle.tasks.declaration import SYSTEM_NAMES, FieldMap, IssueCode, Schedule, System
 
 if TYPE_CHECKING:
     from trestle.tasks.context import RunContext
@@ -125,20 +127,65 @@ class WriteResult:
 
 
 class Integration(ABC):
-    """Base class of every integration. Subclasses set the class attributes and the hooks."""
+    """Base class of every integration. Subclasses declare themselves and implement the hooks.
+
+    The class attributes are the integration's one declaration: the nightly order (from
+    ``depends_on``), the single-project list (``per_project``), the deployments (``schedule``),
+    the settings' list of integrations, the CLI's choices and ``trestle spec`` are read from
+    them. A concrete subclass in a module of :mod:`trestle.integrations` is found by itself.
+    """
 
     name: ClassVar[str]
     title: ClassVar[str]
-    entity: ClassVar[str]
-    source_system: ClassVar[Literal["procore", "xero"]]
-    target_system: ClassVar[Literal["procore", "xero"]]
+    entity: ClassVar[str]  # what one record is; issue codes and links are named by it
+    source_system: ClassVar[System]
+    target_system: ClassVar[System]
+    summary: ClassVar[str]  # one line: what goes where (the flow's and the deployment's description)
+    picked_up: ClassVar[str] = ""  # which source records a run reads (Markdown)
+    notes: ClassVar[tuple[tuple[str, str], ...]] = ()  # further spec paragraphs: ("Matched", "…")
+    depends_on: ClassVar[tuple[str, ...]] = ()  # integrations that must have linked their records first
+    per_project: ClassVar[bool] = False  # True: runs in the single-project flow for one project
+    schedule: ClassVar[Schedule | None] = None  # a schedule of its own besides the nightly run
+    mapping: ClassVar[tuple[FieldMap, ...]] = ()  # target field ← source field
+    issues: ClassVar[tuple[IssueCode, ...]] = ()  # every review issue it raises (generic ones added)
+    settings_used: ClassVar[tuple[str, ...]] = ()  # the ``sync`` settings it reads
     write_batch_size: ClassVar[int] = 50
-    ordered_pages: ClassVar[bool] = False
-    issue_fixes: ClassVar[dict[str, str]] = {}
+    issue_fixes: ClassVar[dict[str, str]] = {}  # derived from ``issues``: code -> fix
+    issue_meanings: ClassVar[dict[str, str]] = {}  # derived from ``issues``: code -> meaning
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "entity" in vars(cls) or "issues" in vars(cls):
+            codes = cls.issue_codes()
+            cls.issue_fixes = {issue.code: issue.fix for issue in codes}
+            cls.issue_meanings = {issue.code: issue.meaning for issue in codes}
+
+    @classmethod
+    def issue_codes(cls) -> tuple[IssueCode, ...]:
+        """The declared issues plus the two the pipeline raises for every integration, unless declared."""
+        declared = {issue.code for issue in cls.issues}
+        target = SYSTEM_NAMES[cls.target_system]
+        generic = (
+            IssueCode(
+                f"{cls.entity}.write_rejected",
+                f"{target} refused the write (its message is shown)",
+                "Correct the record as the message says; the next run retries.",
+            ),
+            IssueCode(
+                f"{cls.entity}.target_already_linked",
+                f"the matching {target} record is already linked to another record",
+                "Remove or correct one of the two source records so each has its own target.",
+            ),
+        )
+        return (*cls.issues, *(issue for issue in generic if issue.code not in declared))
+
+    @classmethod
+    def direction_text(cls) -> str:
+        """ "Xero → Procore" and the like."""
+        return f"{SYSTEM_NAMES[cls.source_system]} → {SYSTEM_NAMES[cls.target_system]}"
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
-        self.taken_targets: set[str] = set()  # target ids already linked to some record
 
     def stream_since(self, stream: str = "default") -> datetime | None:
         """Where an incremental read of ``stream`` starts: its cursor less the overlap window.
@@ -158,8 +205,7 @@ class Integration(ABC):
 
     @property
     def direction(self) -> str:
-        names = {"procore": "Procore", "xero": "Xero"}
-        return f"{names[self.source_system]} → {names[self.target_system]}"
+        return self.direction_text()
 
     def prepare(self) -> None:  # noqa: B027 - optional hook
         """Load what the run needs once (groups, categories, indexes); raise :class:`Blocked` to stop."""
@@ -175,8 +221,11 @@ class Integration(ABC):
     def validate(self, record: Record) -> None:  # noqa: B027 - optional hook
         """Apply the integration's rules, flagging issues on ``record``."""
 
-    def match(self, records: list[Record]) -> None:  # noqa: B027 - optional hook
-        """Find targets for records with no link: set ``target_id``/``target``/``match_method`` or flag."""
+    def match(self, records: list[Record], taken: AbstractSet[str]) -> None:  # noqa: B027 - optional hook
+        """Find targets for records with no link: set ``target_id``/``target``/``match_method`` or flag.
+
+        ``taken`` are the target ids already linked to some record: never a candidate.
+        """
 
     @abstractmethod
     def map(self, record: Record) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 from prefect import task
 
 from trestle.clients.errors import DailyLimitExceeded, describe_exception
+from trestle.integrations.lookups import Lookups
 from trestle.models.report import IntegrationReport, IssueView, SystemUsage
 from trestle.models.store import IssueIn, LeaseLost, LockHeld
 from trestle.tasks import logs
@@ -82,19 +83,14 @@ def run_integration(integration_cls: type[Integration], ctx: RunContext) -> Inte
         run.report.error = _describe(exc)
     report = report_stage(run, usage_before)
     logs.tell(run, report)
-    _forget_cached_links(ctx)  # the next integration in this run sees the links this one wrote
+    Lookups.of(ctx).refresh()  # the next integration in this run sees the links this one wrote
     return report
-
-
-def _forget_cached_links(ctx: RunContext) -> None:
-    for key in [key for key in ctx.cache if key.startswith(("links:", "by-procore:", "by-xero:"))]:
-        del ctx.cache[key]
 
 
 def _run_stages(run: PipelineRun) -> None:
     ctx, integration = run.ctx, run.integration
     fail_point(f"integration:{run.name}")
-    _forget_cached_links(ctx)  # links read while waiting for the lease may be stale by now
+    Lookups.of(ctx).refresh()  # links read while waiting for the lease may be stale by now
     run.load_links()
     prepare_stage(run)
     if not ctx.dry_run:  # after prepare: recovery may need what prepare loads (a tracking category)
@@ -116,7 +112,7 @@ def _run_stages(run: PipelineRun) -> None:
             _process(run, recheck_page := Page(records, stream="recheck"), number)
             number += 1
             logs.count_batch(run, recheck_page, pages=1)
-    if not ctx.dry_run and not integration.ordered_pages:
+    if not ctx.dry_run:
         for stream, position in run.high_water.items():
             if stream != "recheck":
                 ctx.store.save_cursor(run.name, stream, position)
@@ -125,9 +121,9 @@ def _run_stages(run: PipelineRun) -> None:
 def _batches(run: PipelineRun, pages: Iterator[Page]) -> Iterator[tuple[Page, list[Page]]]:
     """The source pages joined into batches of about :data:`BATCH_RECORDS` records, with their pages.
 
-    A batch carries no ``high_water`` of its own: each page's cursor position is noted (and, for
-    ordered pages, saved) by :func:`_mark_cursors` only after the whole batch is recorded, so a
-    cursor never passes a record that was not processed.
+    A batch carries no ``high_water`` of its own: each page's cursor position is noted by
+    :func:`_mark_cursors` only after the whole batch is recorded, and saved at the end of the
+    stream, so a cursor never passes a record that was not processed.
     """
     records: list[Any] = []
     parts: list[Page] = []
@@ -146,8 +142,6 @@ def _mark_cursors(run: PipelineRun, parts: list[Page]) -> None:
     for page in parts:
         if page.high_water is not None:
             run.note_high_water(page.stream, page.high_water)
-            if run.integration.ordered_pages and not run.ctx.dry_run:
-                run.ctx.store.save_cursor(run.name, page.stream, page.high_water)
 
 
 def _process(run: PipelineRun, page: Page, number: int) -> None:

@@ -23,8 +23,8 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import OperationalError
 
 from trestle.clients.errors import (
-    DailyLimitExceeded,
     ConnectionFailedError,
+    DailyLimitExceeded,
     FatalApiError,
     OutcomeUnknownError,
     RetriableApiError,
@@ -167,8 +167,7 @@ def match_stage(run: PipelineRun, page: Page, number: int) -> Page:
         elif not record.issues:
             unlinked.append(record)
     if unlinked:
-        run.integration.taken_targets = set(run.links_by_target)
-        run.integration.match(unlinked)
+        run.integration.match(unlinked, frozenset(run.links_by_target))
         claimed = dict(run.links_by_target)  # one target, one source: also within this page
         for record in unlinked:
             owner = claimed.get(record.target_id or "")
@@ -326,8 +325,6 @@ def record_stage(run: PipelineRun, page: Page, number: int) -> None:
         )
     if page.high_water is not None:
         run.note_high_water(page.stream, page.high_water)
-        if integration.ordered_pages and not run.ctx.dry_run:
-            run.ctx.store.save_cursor(run.name, page.stream, page.high_water)
 
 
 def _outcome(run: PipelineRun, record: Record) -> RecordOutcome:
