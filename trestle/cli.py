@@ -76,9 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--pair", help="the Procore company / Xero tenant pair (default TRESTLE_PAIR)")
     run.set_defaults(handler=cmd_run)
 
-    review = commands.add_parser("review", help="list open review issues, searchable by record name or id")
+    review = commands.add_parser(
+        "review", help="open review issues by integration and code, with what each means and how to fix it"
+    )
     review.add_argument("text", nargs="?", help="part of a record's name, id or issue code")
     review.add_argument("--all", action="store_true", help="include resolved issues")
+    review.add_argument("--integration", help="only this integration (vendors, commitments, …)")
+    review.add_argument("--code", help="only this issue code (commitment.not_approved, …)")
+    review.add_argument("--older-than", type=int, metavar="DAYS", help="only issues open at least DAYS days")
     review.add_argument("--json", action="store_true", help="print as JSON")
     review.add_argument("--pair", help="the Procore company / Xero tenant pair (default TRESTLE_PAIR)")
     review.set_defaults(handler=cmd_review)
@@ -276,42 +281,20 @@ def format_summary(summary: dict[str, Any]) -> str:
 def cmd_review(args: argparse.Namespace) -> int:
     from trestle.db import check_schema, make_engine
     from trestle.models.store import LinkStore
+    from trestle.review import ReviewFilter, format_review, issue_rows, load_issues
     from trestle.settings import load_settings
 
     settings = load_settings()
     engine = make_engine(settings.database_url or "")
     check_schema(engine)
-    issues = LinkStore(engine, settings.pair).search_issues(args.text, include_resolved=args.all)
+    wanted = ReviewFilter(args.text, args.integration, args.code, args.older_than, include_resolved=args.all)
+    issues = load_issues(LinkStore(engine, settings.pair), wanted)
     if args.json:
-        rows = [
-            {
-                "code": issue.code,
-                "status": issue.status,
-                "integration": issue.integration,
-                "entity": issue.entity,
-                "record_id": issue.record_id,
-                "record": issue.label,
-                "message": issue.message,
-                "url": issue.url,
-                "first_seen": issue.first_seen.isoformat(),
-                "last_seen": issue.last_seen.isoformat(),
-                "resolved_at": issue.resolved_at.isoformat() if issue.resolved_at else None,
-            }
-            for issue in issues
-        ]
-        print(json.dumps(rows, indent=2))
-        return EXIT_OK
-    if not issues:
+        print(json.dumps(issue_rows(issues, settings.review_stale_days), indent=2))
+    elif not issues:
         print("No open review issues" + (f" matching {args.text!r}." if args.text else "."))
-        return EXIT_OK
-    for issue in issues:
-        state = "" if issue.status == "open" else f" [{issue.status} {issue.resolved_at:%Y-%m-%d %H:%M}]"
-        print(f"{issue.label} ({issue.entity} {issue.record_id}){state}")
-        print(f"  {issue.code}: {issue.message}")
-        print(f"  first seen {issue.first_seen:%Y-%m-%d %H:%M}, last seen {issue.last_seen:%Y-%m-%d %H:%M} UTC")
-        if issue.url:
-            print(f"  {issue.url}")
-    print(f"\n{len(issues)} issue(s)")
+    else:
+        print(format_review(issues, settings.review_stale_days, settings.timezone))
     return EXIT_OK
 
 

@@ -23,6 +23,7 @@ import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -237,6 +238,17 @@ class TrestleSettings(_TrestleSources):
     email: EmailSettings = Field(default_factory=EmailSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    timezone: str = Field("Australia/Sydney", description="IANA time zone of schedules and of times in summaries")
+    review_stale_days: int = Field(7, ge=1, description="open review issues older than this are flagged as stale")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Australia/Sydney)") from None
+        return value
 
     @model_validator(mode="before")
     @classmethod

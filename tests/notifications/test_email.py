@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import csv
+import io
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -60,9 +62,13 @@ def assert_is_the_summary(message: EmailMessage, report: RunReport) -> None:
     assert message["From"] == SENDER
     assert message["To"] == ", ".join(RECIPIENTS)
     assert message["Date"] and message["Message-ID"].endswith("@builder.example>")
-    assert message.get_content_type() == "multipart/alternative"
+    assert message.get_content_type() == "multipart/mixed"
     bodies = parts(message)
-    assert set(bodies) == {"text/plain", "text/html"}
+    assert set(bodies) == {"text/plain", "text/html", "text/csv"}
+    attachment = next(part for part in message.iter_attachments())
+    assert attachment.get_filename() == "trestle-acme-nightly-2025-03-04.csv"
+    csv_rows = list(csv.DictReader(io.StringIO(bodies["text/csv"])))
+    assert [row["record"] for row in csv_rows] == [o.label for item in report.integrations for o in item.outcomes]
     assert "Totals: 2 created, 2 updated, 5 unchanged, 1 skipped, 1 failed, 2 issues" in bodies["text/plain"]
     for item in report.integrations:
         for outcome in item.outcomes:

@@ -115,6 +115,18 @@ class CommitmentsIntegration(Integration):
         "commitment.write_rejected": "Correct the commitment in Procore, or the account code and tax settings, "
         "as Xero's message says; the next run retries.",
     }
+    issue_meanings = {
+        "commitment.project_not_integrated": "The commitment's project has not been sent to Xero yet.",
+        "commitment.not_approved": "The commitment is not approved yet; it is sent once it is.",
+        "commitment.vendor_not_integrated": "The commitment's vendor is not linked to a Xero contact.",
+        "commitment.no_lines": "The commitment has no schedule of values, so there is nothing to order.",
+        "commitment.invalid_cost_code": "A line's cost code is missing, not on the standard list, or not in Xero "
+        "(each line is named).",
+        "commitment.cancelled_po_approved": "The commitment was voided in Procore but its purchase order is approved "
+        "or billed in Xero.",
+        "commitment.po_billed": "The purchase order is billed in Xero, so changes from Procore are not sent.",
+        "commitment.write_rejected": "Xero refused the purchase order; its message says why.",
+    }
 
     # ---------------------------------------------------------------- prepare
     def prepare(self) -> None:

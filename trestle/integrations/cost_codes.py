@@ -33,6 +33,14 @@ class CostCodesIntegration(TrackingOptionIntegration):
         "cost_code.option_limit": "Archive unused cost code options in Xero; the next run adds the new ones.",
         "cost_code.write_rejected": "Correct the cost code in Procore as Xero's message says.",
     }
+    issue_meanings = {
+        "cost_codes.category_missing": "The Xero tracking category for cost codes does not exist, so no cost codes "
+        "were sent.",
+        "cost_codes.list_missing": "Procore has no standard cost code list of the expected name.",
+        "cost_code.no_code": "The cost code has no code.",
+        "cost_code.option_limit": "Xero allows 100 active options per tracking category and they are all used.",
+        "cost_code.write_rejected": "Xero refused the cost code's tracking option; its message says why.",
+    }
 
     def prepare(self) -> None:
         self.prepare_category()

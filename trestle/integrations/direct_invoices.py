@@ -106,6 +106,16 @@ class DirectInvoicesIntegration(Integration):
         "Breakdown Structure), or code the line to a cost code the project uses.",
         "direct_cost.write_rejected": "Correct the bill in Xero as Procore's message says; the next run retries.",
     }
+    issue_meanings = {
+        "direct_cost.project_not_linked": "The bill's project option is not linked to a Procore project.",
+        "direct_cost.vendor_not_linked": "The bill's supplier is not linked to a Procore vendor.",
+        "direct_cost.no_invoice_number": "The bill has no invoice number, which Procore requires.",
+        "direct_cost.no_cost_code": "A project line of the bill has no cost code.",
+        "direct_cost.cost_code_not_linked": "A line's cost code did not come from Procore's standard list.",
+        "direct_cost.cost_code_not_in_project": "The project does not use that cost code.",
+        "direct_cost.several_projects": "The bill's lines name more than one project.",
+        "direct_cost.write_rejected": "Procore refused the direct cost; its message says why.",
+    }
 
     def prepare(self) -> None:
         self.lookups = Lookups.of(self.ctx)

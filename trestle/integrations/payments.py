@@ -77,6 +77,14 @@ class PaymentsIntegration(Integration):
         "payment.write_rejected": "Correct what Procore's message names; the next run retries.",
         "payment.target_already_linked": "Two Xero payments point at the same Procore payment; contact support.",
     }
+    issue_meanings = {
+        "payment.vendor_not_linked": "The bill's supplier is not linked to a Procore vendor.",
+        "payment.invoice_not_found": "The claim or commitment the bill came from is gone from Procore.",
+        "payment.exceeds_commitment": "The payment is more than is still open on the commitment.",
+        "payment.deleted_in_xero": "The payment was deleted in Xero; the Procore payment remains.",
+        "payment.write_rejected": "Procore refused the payment; its message says why.",
+        "payment.target_already_linked": "Another Xero payment is already linked to the same Procore payment.",
+    }
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)

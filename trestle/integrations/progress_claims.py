@@ -106,6 +106,18 @@ class ProgressClaimsIntegration(Integration):
         "and the next run retries.",
         "progress_claim.target_already_linked": "Two claims point at the same Xero document; contact support.",
     }
+    issue_meanings = {
+        "progress_claim.vendor_not_linked": "The subcontractor is not linked to a Xero contact.",
+        "progress_claim.project_not_linked": "The claim's project has not been sent to Xero.",
+        "progress_claim.cost_code_not_linked": "A claim line's cost code has not been sent to Xero.",
+        "progress_claim.zero_amount": "The claim bills nothing this period, so there is no bill to send.",
+        "progress_claim.bill_paid": "The bill already has payments in Xero, so the change cannot be sent.",
+        "progress_claim.bill_voided": "The bill was voided or deleted in Xero.",
+        "progress_claim.type_changed": "The claim changed between a charge and a credit after its bill or credit "
+        "note was written.",
+        "progress_claim.write_rejected": "Xero refused the bill; its message says why.",
+        "progress_claim.target_already_linked": "Another claim is already linked to the same Xero bill.",
+    }
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)

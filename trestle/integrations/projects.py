@@ -35,6 +35,13 @@ class ProjectsIntegration(TrackingOptionIntegration):
         "the next run adds the new ones.",
         "project.write_rejected": "Correct the project name in Procore as Xero's message says.",
     }
+    issue_meanings = {
+        "projects.category_missing": "The Xero tracking category for projects does not exist, so no projects were "
+        "sent.",
+        "project.no_number": "The Procore project has no project number, which its Xero option is named after.",
+        "project.option_limit": "Xero allows 100 active options per tracking category and they are all used.",
+        "project.write_rejected": "Xero refused the project's tracking option; its message says why.",
+    }
 
     def prepare(self) -> None:
         self.prepare_category()

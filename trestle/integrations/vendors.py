@@ -121,6 +121,19 @@ class VendorsIntegration(Integration):
         "vendor.shared_match": "Several contacts look like the same Procore vendor: give each its tax number, or "
         "merge the duplicate contacts in Xero.",
     }
+    issue_meanings = {
+        "vendors.contact_group_missing": "The Xero contact group Trestle reads suppliers from does not exist, so no "
+        "vendors were sent.",
+        "vendor.multiple_matches": "Several Procore vendors could be this Xero contact, so Trestle did not guess; "
+        "the candidates are listed.",
+        "vendor.shared_match": "Several Xero contacts look like the same Procore vendor, so none of them was linked.",
+        "contact.invalid_country": "The contact's address country is not a recognised country code.",
+        "contact.invalid_region": "The contact's address state or region is not valid for its country.",
+        "contact.no_name": "The Xero contact has no name.",
+        "vendor.inactive": "The matching Procore vendor is inactive, so the changes from Xero were not sent.",
+        "vendor.write_rejected": "Procore refused the vendor; its message says why.",
+        "vendor.target_already_linked": "Another Xero contact is already linked to that Procore vendor.",
+    }
 
     def prepare(self) -> None:
         xero, group_name = self.ctx.xero, self.ctx.settings.sync.contact_group

@@ -112,6 +112,8 @@ class RunReport(BaseModel):
     integrations: list[IntegrationReport] = Field(default_factory=list)
     procore_web_url: str | None = None
     xero_web_url: str | None = None
+    timezone: str = "UTC"
+    """The install's time zone (``TRESTLE_TIMEZONE``): summaries show times in it."""
 
     @property
     def outcome(self) -> Outcome:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from trestle.models.report import RunReport
+from trestle.notifications.records import csv_filename, records_csv
 from trestle.notifications.render import RenderedEmail, render_summary
 from trestle.settings import DEFAULT_HOME, EmailSettings
 
@@ -57,7 +58,8 @@ def should_send(report: RunReport, send_on: str) -> bool:
 def build_message(
     report: RunReport, rendered: RenderedEmail, settings: EmailSettings, now: datetime | None = None
 ) -> EmailMessage:
-    """The summary as a multipart/alternative message (plain text first, HTML preferred)."""
+    """The summary as multipart/mixed: the text and HTML alternatives (HTML preferred), then the
+    CSV of every record the run wrote, skipped or failed."""
     message = EmailMessage()
     message["Subject"] = rendered.subject
     message["From"] = settings.sender
@@ -70,6 +72,10 @@ def build_message(
     message["X-Trestle-Outcome"] = report.outcome
     message.set_content(rendered.text, subtype="plain", charset="utf-8")
     message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    # The email shows the first few records per integration; the CSV carries every one of them.
+    message.add_attachment(
+        records_csv(report).encode("utf-8"), maintype="text", subtype="csv", filename=csv_filename(report)
+    )
     return message
 
 
@@ -108,7 +114,7 @@ def write_to_outbox(
     now: datetime,
     reason: str,
 ) -> DeliveryResult:
-    """Write ``message`` as ``<UTC timestamp>-<run id>.eml`` (and the HTML beside it) into ``outbox_dir``."""
+    """Write ``message`` as ``<UTC timestamp>-<run id>.eml`` (the HTML and CSV beside it) into ``outbox_dir``."""
     safe_run_id = re.sub(r"[^A-Za-z0-9_-]+", "-", report.run_id).strip("-") or "run"
     stem = f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{safe_run_id}"
     try:
@@ -116,6 +122,7 @@ def write_to_outbox(
         eml_path = outbox_dir / f"{stem}.eml"
         eml_path.write_bytes(message.as_bytes())
         (outbox_dir / f"{stem}.html").write_text(rendered.html, encoding="utf-8")
+        (outbox_dir / f"{stem}.csv").write_text(records_csv(report), encoding="utf-8")
     except OSError as exc:
         raise EmailDeliveryError(f"could not write the run summary to {outbox_dir}: {exc.strerror}") from exc
     logger.info("run summary written to %s (%s)", eml_path, reason)
