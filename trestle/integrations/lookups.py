@@ -3,7 +3,8 @@
 Commitments need the vendor's Xero contact and the project's and cost codes' tracking
 options; payments need the bill a Procore invoice became; direct invoices go the other way.
 :class:`Lookups` answers those from the link store (and, for a project's cost codes, from
-Procore), caching per run in ``ctx.cache`` so a nightly run reads each table once.
+Procore), caching per run in ``ctx.cache`` so a nightly run reads each table once. On a dry run
+the links the run would have made so far (``ctx.planned``) are laid over the stored ones.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ class Lookups:
     def links(self, entity: str) -> list[LinkRow]:
         key = f"links:{entity}"
         if key not in self.ctx.cache:
-            self.ctx.cache[key] = self.ctx.store.links(entity)
+            stored = self.ctx.store.links(entity)
+            planned = self.ctx.planned
+            self.ctx.cache[key] = planned.over(entity, stored) if planned is not None else stored
         return self.ctx.cache[key]
 
     def _by_procore(self, entity: str) -> dict[str, LinkRow]:
