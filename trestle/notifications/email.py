@@ -45,6 +45,10 @@ class DeliveryResult:
     recipients: tuple[str, ...] = ()
 
 
+RECENT_DELIVERIES: dict[str, DeliveryResult] = {}
+"""What became of each run's summary in this process, by run id: ``trestle run`` says where it went."""
+
+
 def should_send(report: RunReport, send_on: str) -> bool:
     """Whether ``send_on`` asks for a summary of this run (``issues``: only if something needs a look)."""
     if send_on == "never":
@@ -92,6 +96,14 @@ def deliver_summary(
     failure); otherwise it is written to ``outbox_dir`` as ``.eml`` plus a viewable ``.html``.
     ``ssl_context`` overrides the system's trusted certificates (a private mail server's CA).
     """
+    result = _deliver(report, settings, ssl_context, timeout)
+    RECENT_DELIVERIES[report.run_id] = result
+    return result
+
+
+def _deliver(
+    report: RunReport, settings: EmailSettings, ssl_context: ssl.SSLContext | None, timeout: float
+) -> DeliveryResult:
     if not should_send(report, settings.send_on):
         detail = f"send_on={settings.send_on} and the run ended {report.outcome} with nothing to review"
         if settings.send_on == "never":
