@@ -21,7 +21,7 @@ from tests.notifications.smtp_server import (
     make_certificate,
     smtp_server,
 )
-from trestle.models.report import RunReport
+from trestle.models.report import IssueView, RunReport
 from trestle.notifications.email import EmailDeliveryError, deliver_summary
 from trestle.notifications.render import render_summary
 from trestle.settings import EmailSettings
@@ -219,3 +219,16 @@ def test_send_on_never_writes_nothing(tmp_path: Path) -> None:
 
     assert deliver_summary(nightly_report(), settings).action == "skipped"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_send_on_issues_is_not_triggered_by_waiting_states_alone(tmp_path: Path) -> None:
+    report = clean_report()
+    report.integrations[0].issues.append(
+        IssueView(code="commitment.not_approved", message="Not approved yet.", entity="commitment", record_id="1",
+                  label="SC-1")
+    )  # fmt: skip
+    report.integrations[0].outcome = "issues"
+    settings = EmailSettings(recipients=RECIPIENTS, outbox_dir=tmp_path, send_on="issues")
+    assert deliver_summary(report, settings).action == "skipped"
+    report.integrations[0].issues[0].code = "commitment.no_lines"
+    assert deliver_summary(report, settings).action == "written"

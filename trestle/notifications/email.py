@@ -21,6 +21,7 @@ from typing import Literal
 from trestle.models.report import RunReport
 from trestle.notifications.records import csv_filename, records_csv
 from trestle.notifications.render import RenderedEmail, render_summary
+from trestle.notifications.view import problem_count
 from trestle.settings import DEFAULT_HOME, EmailSettings
 
 logger = logging.getLogger(__name__)
@@ -53,9 +54,8 @@ def should_send(report: RunReport, send_on: str) -> bool:
     """Whether ``send_on`` asks for a summary of this run (``issues``: only if something needs a look)."""
     if send_on == "never":
         return False
-    if send_on == "issues":
-        totals = report.totals
-        return report.outcome in ("issues", "failed", "blocked") or bool(totals["issues"] or totals["failed"])
+    if send_on == "issues":  # waiting states (not approved yet) are not issues: they alone send nothing
+        return report.outcome in ("failed", "blocked") or bool(problem_count(report) or report.totals["failed"])
     return True
 
 
