@@ -42,3 +42,33 @@ def test_dry_nightly_would_write_what_the_real_nightly_then_writes(trestle_env: 
     assert real["integrations"]["commitments"]["created"] > 0
     assert real["integrations"]["progress_claims"]["created"] > 0
     assert planned(dry) == planned(real)
+
+
+def _unsent_project_with_commitments() -> str:
+    """The number of an active project with commitments and no Xero option yet (so not linked)."""
+    from collections import Counter
+
+    from trestle.sandbox.scenario import build_scenario
+
+    scenario = build_scenario("small", 1)
+    per_project = Counter(commitment.project_key for commitment in scenario.commitments)
+    candidates = [
+        p
+        for p in scenario.projects
+        if p.active and p.number and not p.xero_option and not p.planted
+    ]
+    return max(candidates, key=lambda p: per_project[p.key]).number or ""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_dry_single_project_would_write_what_the_real_one_then_writes(trestle_env: dict[str, str]) -> None:
+    for name in ("vendors", "cost_codes"):  # what single-project expects to be linked already
+        run_flow(get_flow(name), notify=False)
+    number = _unsent_project_with_commitments()
+
+    dry = run_flow(get_flow("single_project"), project_number=number, dry_run=True, notify=False)
+    real = run_flow(get_flow("single_project"), project_number=number, dry_run=False, notify=False)
+
+    assert real["integrations"]["projects"]["created"] == 1
+    assert real["integrations"]["commitments"]["created"] > 0, "the project's option is what its orders need"
+    assert planned(dry) == planned(real)
