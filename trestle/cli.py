@@ -23,6 +23,7 @@ for _name, _value in (
     os.environ.setdefault(_name, _value)
 
 EXIT_OK, EXIT_ISSUES, EXIT_FAILED = 0, 1, 2
+DEMO_HOME = Path(".trestle/demo")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,9 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_spec_command(commands)
 
-    review = commands.add_parser("review", help="list open review issues, searchable by record name or id")
+    review = commands.add_parser(
+        "review", help="open review issues by integration and code, with what each means and how to fix it"
+    )
     review.add_argument("text", nargs="?", help="part of a record's name, id or issue code")
     review.add_argument("--all", action="store_true", help="include resolved issues")
+    review.add_argument("--integration", help="only this integration (vendors, commitments, …)")
+    review.add_argument("--code", help="only this issue code (commitment.not_approved, …)")
+    review.add_argument("--older-than", type=int, metavar="DAYS", help="only issues open at least DAYS days")
     review.add_argument("--json", action="store_true", help="print as JSON")
     review.add_argument("--pair", help="the Procore company / Xero tenant pair (default TRESTLE_PAIR)")
     review.set_defaults(handler=cmd_review)
@@ -157,7 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="start the sandboxes and run the main job against them")
     demo.add_argument("--dataset", default="medium", choices=["small", "medium", "large"])
     demo.add_argument("--rate-limits", default="scaled:10", help="sandbox rate limits (real | off | scaled:F)")
-    demo.add_argument("--home", type=Path, default=Path(".trestle/demo"), help="demo database and outbox")
+    demo.add_argument("--home", type=Path, default=DEMO_HOME, help="demo database and outbox")
+    demo.add_argument("--xero-port", type=int, help="Xero sandbox port (default: the demo's last, else 4010)")
+    demo.add_argument("--procore-port", type=int, help="Procore sandbox port (default: the demo's last, else 4020)")
     demo.set_defaults(handler=cmd_demo)
     return parser
 
@@ -170,9 +178,17 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--faults", help="error_rate=0.05,lost_rate=0.01,latency_ms=20,seed=7")
     parser.add_argument("--state-dir", type=Path, help="keep the sandboxes' data here across restarts")
-    parser.add_argument("--xero-port", type=int, default=4010, help="Xero simulator port (0: any free port)")
-    parser.add_argument("--procore-port", type=int, default=4020, help="Procore simulator port (0: any free port)")
+    parser.add_argument("--xero-port", type=int, help="Xero simulator port (default 4010; 0: any free port)")
+    parser.add_argument("--procore-port", type=int, help="Procore simulator port (default 4020; 0: any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--demo",
+        nargs="?",
+        const=DEMO_HOME,
+        type=Path,
+        metavar="HOME",
+        help=f"serve the saved data of the demo in HOME (default {DEMO_HOME}) on its ports, so its emails' links open",
+    )
     parser.add_argument(
         "--lenient",
         action="store_true",
@@ -181,20 +197,34 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from trestle.sandbox.common import FaultConfig
+    from trestle.sandbox.common import FaultConfig, SavedStateMismatch, saved_dataset
     from trestle.sandbox.server import serve_forever, start_sandboxes
 
-    sandboxes = start_sandboxes(
-        dataset=args.dataset,
-        seed=args.seed,
-        rate_limits=args.rate_limits,
-        faults=FaultConfig.parse(args.faults),
-        state_dir=args.state_dir,
-        host=args.host,
-        xero_port=args.xero_port,
-        procore_port=args.procore_port,
-        strict=not args.lenient,
-    )
+    ports = {"xero": 4010, "procore": 4020}
+    if args.demo is not None:
+        args.state_dir = args.state_dir or args.demo / "sandbox"
+        saved = saved_dataset(args.state_dir)
+        if saved is None:
+            print(f"trestle: no demo data in {args.state_dir}; run `trestle demo` first", file=sys.stderr)
+            return EXIT_FAILED
+        args.dataset, args.seed = saved
+        ports_file = args.state_dir / "ports.json"
+        ports = json.loads(ports_file.read_text()) if ports_file.exists() else ports
+    try:
+        sandboxes = start_sandboxes(
+            dataset=args.dataset,
+            seed=args.seed,
+            rate_limits=args.rate_limits,
+            faults=FaultConfig.parse(args.faults),
+            state_dir=args.state_dir,
+            host=args.host,
+            xero_port=ports["xero"] if args.xero_port is None else args.xero_port,
+            procore_port=ports["procore"] if args.procore_port is None else args.procore_port,
+            strict=not args.lenient,
+        )
+    except SavedStateMismatch as exc:
+        print(f"trestle: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"Xero sandbox:    {sandboxes.xero.url}  (dataset {args.dataset}, seed {args.seed})")
     print(f"Procore sandbox: {sandboxes.procore.url}")
     print(f"Rate limits: {args.rate_limits}; stats at /_sandbox/stats on each. Ctrl-C stops.\n")
@@ -241,6 +271,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_connections()
     summary = run_flow(flow, **parameters)
     print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
+    print_email_line(summary, to_stderr=args.json)
     return int(summary.get("exit_code", EXIT_FAILED))
 
 
@@ -312,66 +343,37 @@ def _flow_choices() -> list[str]:
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """The summary as a short table for a terminal."""
-    mode = "DRY RUN (nothing was written) — " if summary.get("dry_run") else ""
-    lines = [f"{mode}{summary.get('flow', 'run')}: {summary.get('outcome')}"]
-    header = f"{'integration':<18}{'created':>8}{'updated':>8}{'unchanged':>10}{'skipped':>8}{'failed':>7}{'issues':>7}"
-    lines += [header, "-" * len(header)]
-    for name, item in summary.get("integrations", {}).items():
-        lines.append(
-            f"{name:<18}{item['created']:>8}{item['updated']:>8}{item['unchanged']:>10}{item['skipped']:>8}"
-            f"{item['failed']:>7}{item['review_issues']:>7}  {item['outcome']}"
-        )
-        for note in item.get("notes", []):
-            lines.append(f"    note: {note}")
-        if item.get("error"):
-            lines.append(f"    error: {item['error']}")
-    calls = ", ".join(f"{system} {count}" for system, count in summary.get("api_calls", {}).items())
-    lines.append(f"API calls: {calls or 'none'}")
-    if summary.get("error"):
-        lines.append(f"error: {summary['error']}")
-    return "\n".join(lines)
+    """The summary for a terminal (:func:`trestle.run_output.format_summary`)."""
+    from trestle.run_output import format_summary as formatted
+
+    return formatted(summary)
+
+
+def print_email_line(summary: dict[str, Any], *, to_stderr: bool) -> None:
+    """Say where the run's summary email went (on stderr with ``--json``, to keep stdout JSON)."""
+    from trestle.run_output import email_line
+
+    if line := email_line(summary):
+        print(line, file=sys.stderr if to_stderr else sys.stdout)
 
 
 def cmd_review(args: argparse.Namespace) -> int:
     from trestle.db import check_schema, make_engine
     from trestle.models.store import LinkStore
+    from trestle.review import ReviewFilter, format_review, issue_rows, load_issues
     from trestle.settings import load_settings
 
     settings = load_settings()
     engine = make_engine(settings.database_url or "")
     check_schema(engine)
-    issues = LinkStore(engine, settings.pair).search_issues(args.text, include_resolved=args.all)
+    wanted = ReviewFilter(args.text, args.integration, args.code, args.older_than, include_resolved=args.all)
+    issues = load_issues(LinkStore(engine, settings.pair), wanted)
     if args.json:
-        rows = [
-            {
-                "code": issue.code,
-                "status": issue.status,
-                "integration": issue.integration,
-                "entity": issue.entity,
-                "record_id": issue.record_id,
-                "record": issue.label,
-                "message": issue.message,
-                "url": issue.url,
-                "first_seen": issue.first_seen.isoformat(),
-                "last_seen": issue.last_seen.isoformat(),
-                "resolved_at": issue.resolved_at.isoformat() if issue.resolved_at else None,
-            }
-            for issue in issues
-        ]
-        print(json.dumps(rows, indent=2))
-        return EXIT_OK
-    if not issues:
+        print(json.dumps(issue_rows(issues, settings.review_stale_days), indent=2))
+    elif not issues:
         print("No open review issues" + (f" matching {args.text!r}." if args.text else "."))
-        return EXIT_OK
-    for issue in issues:
-        state = "" if issue.status == "open" else f" [{issue.status} {issue.resolved_at:%Y-%m-%d %H:%M}]"
-        print(f"{issue.label} ({issue.entity} {issue.record_id}){state}")
-        print(f"  {issue.code}: {issue.message}")
-        print(f"  first seen {issue.first_seen:%Y-%m-%d %H:%M}, last seen {issue.last_seen:%Y-%m-%d %H:%M} UTC")
-        if issue.url:
-            print(f"  {issue.url}")
-    print(f"\n{len(issues)} issue(s)")
+    else:
+        print(format_review(issues, settings.review_stale_days, settings.timezone))
     return EXIT_OK
 
 
@@ -460,8 +462,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # link back to Procore (a bill's Url) do not look changed to the next run.
     ports_file = home / "sandbox" / "ports.json"
     ports = json.loads(ports_file.read_text()) if ports_file.exists() else {"xero": 4010, "procore": 4020}
+    ports["xero"] = ports["xero"] if args.xero_port is None else args.xero_port
+    ports["procore"] = ports["procore"] if args.procore_port is None else args.procore_port
+    from trestle.sandbox.common import SavedStateMismatch
+
     try:
         sandboxes = start_sandboxes(**kwargs, xero_port=ports["xero"], procore_port=ports["procore"])
+    except SavedStateMismatch as exc:
+        print(f"trestle: {exc}; or use another --home", file=sys.stderr)
+        return EXIT_FAILED
     except (OSError, RuntimeError):
         print(
             f"Ports {ports['xero']} and {ports['procore']} are taken; using free ones (links in earlier emails "
@@ -489,6 +498,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"Database: {settings.database_url}\n")
         summary = run_flow(get_flow("nightly"), dry_run=False, full_refresh=False, notify=True)
         print(format_summary(summary))
+        print_email_line(summary, to_stderr=False)
         if fresh and summary.get("outcome") != "failed":
             paid = httpx.post(
                 f"{sandboxes.xero.url}/_sandbox/simulate/payments",
@@ -496,10 +506,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 timeout=60,
             ).json()
             print(f"\nThe accountant paid {paid['count']} bill(s) in Xero (some in part); payments again:\n")
-            payments = run_flow(get_flow("payments"), dry_run=False, full_refresh=False, notify=False)
+            payments = run_flow(get_flow("payments"), dry_run=False, full_refresh=False, notify=True)
             print(format_summary(payments))
-        print(f"\nSummary email written to {settings.email.outbox_dir}/ (open the .html file).")
+            print_email_line(payments, to_stderr=False)
+        print(f"\nSummary emails are in {settings.email.outbox_dir}/ (open the .html files).")
         print(f"Review list: TRESTLE_HOME={home} .venv/bin/trestle review")
+        demo_flag = "--demo" if home == DEMO_HOME else f"--demo {home}"
+        print(f"To open the emails' links later, serve the demo's data again: .venv/bin/trestle sandbox {demo_flag}")
         print("Run `make demo` again: everything is unchanged and nothing is written.")
         return EXIT_FAILED if summary.get("outcome") == "failed" else EXIT_OK
     finally:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -256,6 +257,18 @@ class TrestleSettings(_TrestleSources):
     @classmethod
     def _schedule_names(cls, value: Any) -> Any:
         return {normalise_name(name): table for name, table in value.items()} if isinstance(value, dict) else value
+
+    timezone: str = Field("Australia/Sydney", description="IANA time zone of schedules and of times in summaries")
+    review_stale_days: int = Field(7, ge=1, description="open review issues older than this are flagged as stale")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Australia/Sydney)") from None
+        return value
 
     @model_validator(mode="before")
     @classmethod

@@ -188,11 +188,12 @@ def test_nightly_run_from_the_api_completes_with_artifacts_for_it_and_its_subflo
     titles = [integration(name).title for name in REGISTRY]
     artifacts = _artifacts(up, [nightly_run["id"]])
     markdown = [item for item in artifacts if item["type"] == "markdown"]
-    tables = [item for item in artifacts if item["type"] == "table"]
+    tables = {item["key"]: item for item in artifacts if item["type"] == "table"}
     assert [item["key"] for item in markdown] == ["trestle-nightly-summary"], artifacts
-    assert [item["key"] for item in tables] == ["trestle-nightly-integrations"], artifacts
+    assert set(tables) == {"trestle-nightly-integrations", "trestle-nightly-records"}, artifacts
     assert all(title in markdown[0]["data"] for title in titles), markdown[0]["data"][:2000]
-    rows = json.loads(tables[0]["data"]) if isinstance(tables[0]["data"], str) else tables[0]["data"]
+    data = tables["trestle-nightly-integrations"]["data"]
+    rows = json.loads(data) if isinstance(data, str) else data
     assert [row["integration"] for row in rows] == titles
     assert all(row["outcome"] != "failed" for row in rows), rows
 

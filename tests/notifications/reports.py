@@ -82,12 +82,12 @@ def _vendors(dry_run: bool) -> IntegrationReport:
             target_system="xero",
             source_url=f"{PROCORE}/562949953421312/company/vendors/103",
             reason="missing ABN (tax number)",
-            issue_codes=["VENDOR_TAX_NUMBER_MISSING"],
+            issue_codes=["vendor.tax_number_missing"],
         )
     )
     report.issues.append(
         IssueView(
-            code="VENDOR_TAX_NUMBER_MISSING",
+            code="vendor.tax_number_missing",
             message="The vendor has no ABN, so Xero would reject bills from it.",
             entity="vendor",
             record_id="103",
@@ -156,7 +156,7 @@ def _commitments(dry_run: bool) -> IntegrationReport:
     )
     report.issues.append(
         IssueView(
-            code="COST_CODE_UNMAPPED",
+            code="commitment.invalid_cost_code",
             message="Cost code 03-300 has no Xero tracking option.",
             entity="purchase_order",
             record_id="9003",
@@ -228,3 +228,104 @@ def many_records_report(count: int) -> RunReport:
             )
         )
     return RunReport(run_id="run-many-1", flow="vendors", pair="acme", started_at=STARTED, integrations=[integration])
+
+
+# The medium demo's first night (dataset medium, seed 1), as counted on a real run: integration,
+# title, entity, created, updated, unchanged, and the review issues by code.
+MEDIUM_NIGHT = (
+    ("vendors", "Vendors", "vendor", 70, 88, 0, {"contact.invalid_region": 5, "contact.invalid_country": 4,
+     "vendor.inactive": 3, "vendor.multiple_matches": 2}),
+    ("projects", "Projects", "project", 18, 0, 4, {"project.no_number": 3}),
+    ("cost_codes", "Cost codes", "cost_code", 16, 0, 12, {}),
+    ("commitments", "Commitments", "commitment", 148, 0, 0, {"commitment.not_approved": 38,
+     "commitment.vendor_not_integrated": 16, "commitment.no_lines": 9, "commitment.invalid_cost_code": 9}),
+    ("progress_claims", "Progress claims", "progress_claim", 264, 0, 0, {"progress_claim.vendor_not_linked": 31,
+     "progress_claim.cost_code_not_linked": 19}),
+    ("payments", "Payments", "payment", 0, 0, 0, {}),
+    ("direct_invoices", "Direct invoices", "direct_cost", 69, 0, 0, {"direct_cost.no_cost_code": 4,
+     "direct_cost.vendor_not_linked": 1}),
+)  # fmt: skip
+
+
+def medium_night_report() -> RunReport:
+    """A report the size and shape of the medium demo's first night: 585 created, 88 updated,
+    144 review issues of which 38 are commitments not approved yet, with long names and links."""
+    integrations = []
+    for name, title, entity, created, updated, unchanged, issues in MEDIUM_NIGHT:
+        item = IntegrationReport(
+            integration=name,
+            title=title,
+            direction="Procore → Xero",
+            started_at=STARTED,
+            finished_at=STARTED + timedelta(seconds=9),
+            outcome="issues" if issues else "success",
+        )
+        for number in range(created + updated):
+            changes = []
+            if number >= created:
+                changes = [
+                    FieldChange(field="origin_id", before=None, after=f"0e5c{number:04d}-1d1f-563d-95dd-9967a8ed5334"),
+                    FieldChange(field="name", before=f"Old Name {number} Services", after=f"New Name {number}"),
+                    FieldChange(field="business_id", before=None, after="53 004 085 616"),
+                ]
+            item.add(
+                RecordOutcome(
+                    action="created" if number < created else "updated",
+                    entity=entity,
+                    label=f"PO-{number:03d} Structural Steel and Metal Deck package (2025-107 Summit Library)",
+                    source_system="procore",
+                    source_id=f"{name}-{number}",
+                    target_system="xero",
+                    target_id=f"c0ffee00-0000-4000-8000-{number:012d}",
+                    source_url=f"{PROCORE}/562949953421602/project/commitments/purchase_order_contracts/{number:012d}",
+                    target_url=f"{XERO}/Accounts/Payable/PurchaseOrders/View/c0ffee00-0000-4000-8000-{number:012d}",
+                    changes=changes,
+                )
+            )
+        for _ in range(unchanged):
+            item.add(RecordOutcome(action="unchanged", entity=entity, label="-", source_system="procore",
+                                   source_id="-", target_system="xero"))  # fmt: skip
+        for code, count in issues.items():
+            for number in range(count):
+                record_id = f"{code}-{number}"
+                item.add(
+                    RecordOutcome(
+                        action="skipped",
+                        entity=entity,
+                        label=f"Castillo Riverside Painting & Sons Contracting {number}",
+                        source_system="procore",
+                        source_id=record_id,
+                        target_system="xero",
+                        reason="has open review issues",
+                        issue_codes=[code],
+                    )
+                )
+                item.issues.append(
+                    IssueView(
+                        code=code,
+                        message=f"Region 'NSW-9' is not a state or region of Australia (expected one of ACT, NSW, "
+                        f"NT, QLD, SA, TAS, VIC, WA); record {record_id}.",
+                        entity=entity,
+                        record_id=record_id,
+                        label=f"Castillo Riverside Painting & Sons Contracting {number}",
+                        url=f"{XERO}/Contacts/View/cb6cffcd-8c68-5b0c-b58a-f86ea915ed5f?record={record_id}",
+                        first_seen=STARTED,
+                        last_seen=STARTED,
+                    )
+                )
+        item.api_usage = {
+            "procore": SystemUsage(calls=40, remaining={"limit": 3600, "remaining": 3420, "reset": 1741060800}),
+            "xero": SystemUsage(calls=60, remaining={"day": 4870, "minute": 54}),
+        }
+        integrations.append(item)
+    return RunReport(
+        run_id="medium-night-1",
+        flow="nightly",
+        pair="default",
+        started_at=STARTED,
+        finished_at=STARTED + timedelta(minutes=5),
+        integrations=integrations,
+        procore_web_url=PROCORE,
+        xero_web_url=XERO,
+        timezone="Australia/Sydney",
+    )

@@ -54,6 +54,7 @@ def test_flow_publishes_table_markdown_and_progress(prefect_server: None) -> Non
     assert set(artifacts) == {
         "trestle-acme-nightly-integrations",
         "trestle-acme-nightly-summary",
+        "trestle-acme-nightly-records",
         "trestle-acme-nightly-progress",
     }
 
@@ -78,6 +79,11 @@ def test_flow_publishes_table_markdown_and_progress(prefect_server: None) -> Non
     }
     assert rows[1]["failed"] == 1 and rows[1]["xero_calls"] == 9
 
+    records = json.loads(str(artifacts["trestle-acme-nightly-records"].data))
+    written = [o for item in report.integrations for o in item.outcomes]
+    assert [row["record"] for row in records] == [o.label for o in written]
+    assert {row["status"] for row in records} == {o.action for o in written}
+
     summary = artifacts["trestle-acme-nightly-summary"]
     assert summary.type == "markdown"
     assert summary.description == "Trestle [acme] nightly: 2 created, 2 updated, 1 failed, 2 issues"
@@ -86,7 +92,8 @@ def test_flow_publishes_table_markdown_and_progress(prefect_server: None) -> Non
     for outcome in report.integrations[0].outcomes:
         if outcome.target_url:
             assert f"[Xero]({outcome.target_url})" in markdown
-    assert "COST\\_CODE\\_UNMAPPED" in markdown
+    assert "Commitments: A line's cost code is missing" in markdown
+    assert markdown.index("## Needs action (2)") < markdown.index("## What changed")
 
     progress = artifacts["trestle-acme-nightly-progress"]
     assert progress.type == "progress"
@@ -99,7 +106,12 @@ def test_default_pair_keys_are_short(prefect_server: None) -> None:
     flow_run_id = summarising_flow(report, records=0)
 
     keys = {artifact.key for artifact in read_artifacts(flow_run_id)}
-    assert keys == {"trestle-vendors-integrations", "trestle-vendors-summary", "trestle-vendors-progress"}
+    assert keys == {
+        "trestle-vendors-integrations",
+        "trestle-vendors-summary",
+        "trestle-vendors-records",
+        "trestle-vendors-progress",
+    }
 
 
 def test_nothing_happens_outside_a_prefect_run() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import csv
+import io
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,7 +21,7 @@ from tests.notifications.smtp_server import (
     make_certificate,
     smtp_server,
 )
-from trestle.models.report import RunReport
+from trestle.models.report import IssueView, RunReport
 from trestle.notifications.email import EmailDeliveryError, deliver_summary
 from trestle.notifications.render import render_summary
 from trestle.settings import EmailSettings
@@ -60,9 +62,13 @@ def assert_is_the_summary(message: EmailMessage, report: RunReport) -> None:
     assert message["From"] == SENDER
     assert message["To"] == ", ".join(RECIPIENTS)
     assert message["Date"] and message["Message-ID"].endswith("@builder.example>")
-    assert message.get_content_type() == "multipart/alternative"
+    assert message.get_content_type() == "multipart/mixed"
     bodies = parts(message)
-    assert set(bodies) == {"text/plain", "text/html"}
+    assert set(bodies) == {"text/plain", "text/html", "text/csv"}
+    attachment = next(part for part in message.iter_attachments())
+    assert attachment.get_filename() == "trestle-acme-nightly-2025-03-04.csv"
+    csv_rows = list(csv.DictReader(io.StringIO(bodies["text/csv"])))
+    assert [row["record"] for row in csv_rows] == [o.label for item in report.integrations for o in item.outcomes]
     assert "Totals: 2 created, 2 updated, 5 unchanged, 1 skipped, 1 failed, 2 issues" in bodies["text/plain"]
     for item in report.integrations:
         for outcome in item.outcomes:
@@ -219,3 +225,16 @@ def test_send_on_never_writes_nothing(tmp_path: Path) -> None:
 
     assert deliver_summary(nightly_report(), settings).action == "skipped"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_send_on_issues_is_not_triggered_by_waiting_states_alone(tmp_path: Path) -> None:
+    report = clean_report()
+    report.integrations[0].issues.append(
+        IssueView(code="commitment.not_approved", message="Not approved yet.", entity="commitment", record_id="1",
+                  label="SC-1")
+    )  # fmt: skip
+    report.integrations[0].outcome = "issues"
+    settings = EmailSettings(recipients=RECIPIENTS, outbox_dir=tmp_path, send_on="issues")
+    assert deliver_summary(report, settings).action == "skipped"
+    report.integrations[0].issues[0].code = "commitment.no_lines"
+    assert deliver_summary(report, settings).action == "written"

@@ -1,4 +1,5 @@
-"""The summary email's content: links, counts, issues, dry-run wording and escaping."""
+"""The summary email's content: what needs action first, issues grouped with meaning and fix,
+words instead of field names, links, counts, dry-run wording and escaping."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from tests.notifications.reports import (
     clean_report,
     failed_report,
     many_records_report,
+    medium_night_report,
     nightly_report,
 )
 from trestle.models.report import RunReport
@@ -68,38 +70,91 @@ def record_urls(report: RunReport) -> list[str]:
     ]
 
 
-def test_html_links_every_written_record_in_both_systems() -> None:
+def test_html_links_every_shown_record_in_both_systems() -> None:
     report = nightly_report()
     facts = parse(render_summary(report).html)
 
     written = [o for item in report.integrations for o in item.outcomes if o.action in ("created", "updated")]
     assert len(written) == 4
     for outcome in written:
-        assert facts.links[outcome.source_url] == "Open in Procore"
-        assert facts.links[outcome.target_url] == "Open in Xero"
-    assert set(record_urls(report)) <= set(facts.links)
+        assert facts.links[outcome.source_url] == "Procore"
+        assert facts.links[outcome.target_url] == "Xero"
 
 
-def test_html_shows_counts_changes_and_every_issue() -> None:
+def test_needs_action_comes_first_grouped_by_code_with_meaning_and_fix() -> None:
     report = nightly_report()
     facts = parse(render_summary(report).html)
+    text = facts.text
+
+    assert text.index("Needs action (2)") < text.index("What changed")
+    assert "Commitments: A line's cost code is missing, not on the standard list, or not in Xero" in text
+    assert "How to fix it: Use cost codes from the company's standard cost code list on every line" in text
+    assert "How to fix it: Add the ABN on the vendor's Company tab in Procore; the next run picks it up." in text
+    for item in report.integrations:
+        for issue in item.issues:
+            assert issue.message in text
+            assert facts.links[issue.url] == issue.label
+            assert text.index(issue.message) < text.index("What changed")
+    # The failed purchase order has an issue: it is listed under the issue, not again as "not written".
+    assert text.count("SC-0043 Scaffolding") == 1
+    assert text.count("No-ABN Plumbing") == 1
+
+
+def test_counts_and_changes_are_in_words() -> None:
+    facts = parse(render_summary(nightly_report()).html)
 
     assert "Finished with issues" in facts.text
     assert "2 created 2 updated 5 unchanged 1 skipped 1 failed 2 issues" in facts.text
-    assert "EmailAddress: old@example.com → accounts@example.com" in facts.text
-    assert "TaxNumber: (empty) → 53 004 085 616" in facts.text
-    assert "Total: 12500.00 → 13750.50" in facts.text
-    assert "Failed: Xero rejected the purchase order: Account code '999' is not a valid code" in facts.text
+    assert "email: old@example.com → accounts@example.com" in facts.text
+    assert "ABN / tax number: (empty) → 53 004 085 616" in facts.text
+    assert "total: 12500.00 → 13750.50" in facts.text
     assert "3 vendors are inactive in Procore and were left alone" in facts.text
-    for item in report.integrations:
-        assert f"{item.title} {item.direction}" in facts.text
-        for issue in item.issues:
-            assert issue.code in facts.text
-            assert issue.message in facts.text
-            assert facts.links[issue.url] == issue.label
-    assert "Add the ABN on the vendor's Company tab in Procore; the next run picks it up." in facts.text
-    assert "Procore 4 hour: 3596" in facts.text
-    assert "Xero 6 day: 4994, minute: 54" in facts.text
+    assert "Xero: 4,994 of 5,000 calls left today" in facts.text
+    assert "EmailAddress" not in facts.text and "TaxNumber" not in facts.text
+
+
+def test_link_fields_and_internal_names_never_show() -> None:
+    rendered = render_summary(medium_night_report())
+    for body in (rendered.html, rendered.text):
+        assert "origin_id" not in body
+        assert "business_id" not in body
+        assert "(empty) → 0e5c" not in body
+    assert "now linked to its Procore record" in rendered.text
+    assert "Procore: 3,420 of 3,600 calls left until 2025-03-04 15:00 AEDT" in rendered.text
+
+
+def test_times_are_shown_in_the_configured_time_zone() -> None:
+    report = nightly_report()
+    report.timezone = "Australia/Sydney"
+    assert "Started 2025-03-04 13:00 AEDT" in render_summary(report).text
+    report.timezone = "UTC"
+    assert "Started 2025-03-04 02:00 UTC" in render_summary(report).text
+
+
+def test_waiting_states_are_apart_and_not_counted_as_issues() -> None:
+    report = medium_night_report()
+    rendered = render_summary(report)
+
+    assert rendered.subject == "Trestle [default] nightly: 585 created, 88 updated, 106 issues"
+    text = rendered.text
+    assert "== Needs action (106) ==" in text
+    assert "== Waiting (38) ==" in text
+    assert text.index("== Needs action") < text.index("== Waiting") < text.index("== What changed")
+    waiting = text[text.index("== Waiting") : text.index("== What changed")]
+    assert "Commitments: The commitment is not approved yet; it is sent once it is. (38)" in waiting
+    assert "... and 28 more: trestle review --code commitment.not_approved" in waiting
+    assert "not approved" not in text[: text.index("== Waiting")]
+
+
+def test_what_changed_shows_the_first_records_and_points_at_the_csv() -> None:
+    rendered = render_summary(many_records_report(205))
+    facts = parse(rendered.html)
+
+    assert "https://app.procore.com/1/company/vendors/4" in facts.links
+    assert "https://app.procore.com/1/company/vendors/5" not in facts.links
+    assert "Created (205)" in facts.text
+    assert "… and 200 more in the attached CSV." in facts.text
+    assert "... and 200 more in the attached CSV." in rendered.text
 
 
 def test_hostile_labels_are_escaped_in_html_and_literal_in_text() -> None:
@@ -113,18 +168,21 @@ def test_hostile_labels_are_escaped_in_html_and_literal_in_text() -> None:
     assert "<script>" not in render_markdown(nightly_report())
 
 
-def test_text_part_carries_the_same_counts_and_urls() -> None:
+def test_text_part_carries_the_same_counts_issues_and_urls() -> None:
     report = nightly_report()
     text = render_summary(report).text
 
     assert "Totals: 2 created, 2 updated, 5 unchanged, 1 skipped, 1 failed, 2 issues" in text
-    assert "Counts: 1 created, 1 updated, 5 unchanged, 1 skipped, 0 failed, 1 issue" in text
-    for url in record_urls(report):
-        assert url in text
-    for issue in (issue for item in report.integrations for issue in item.issues):
-        assert f"[{issue.code}] {issue.label} ({issue.entity}): {issue.message}" in text
-        assert f"Link: {issue.url}" in text
-    assert "    TaxNumber: (empty) → 53 004 085 616" in text
+    assert "1 created, 1 updated, 5 unchanged, 1 skipped, 0 failed, 1 issue" in text
+    for item in report.integrations:
+        for outcome in item.outcomes:
+            if outcome.action in ("created", "updated"):
+                assert outcome.source_url in text and outcome.target_url in text
+        for issue in item.issues:
+            assert f"- {issue.label} [{issue.entity}, since " in text
+            assert issue.message in text
+            assert f"      {issue.url}" in text
+    assert "      ABN / tax number: (empty) → 53 004 085 616" in text
     assert "DEBUG MODE" not in text
 
 
@@ -152,20 +210,15 @@ def test_failed_run_says_failed_with_the_error() -> None:
     rendered = render_summary(report)
 
     assert rendered.subject == "Trestle [acme] payments FAILED: 0 created, 0 updated, 0 issues"
-    assert f"Error: {report.integrations[0].error}" in parse(rendered.html).text
-    assert f"ERROR: {report.integrations[0].error}" in rendered.text
+    assert f"Payments failed: {report.integrations[0].error}" in parse(rendered.html).text
+    assert f"ERROR: Payments failed: {report.integrations[0].error}" in rendered.text
     assert "Outcome: FAILED" in rendered.text
 
 
-def test_long_tables_are_capped_with_a_pointer_to_the_rest() -> None:
-    rendered = render_summary(many_records_report(205), row_limit=200)
-    facts = parse(rendered.html)
-
-    assert "https://app.procore.com/1/company/vendors/199" in facts.links
-    assert "https://app.procore.com/1/company/vendors/200" not in facts.links
-    assert "Created (205)" in facts.text
-    assert "and 5 more — see the review list (trestle review) or the Prefect run." in facts.text
-    assert "... and 5 more — see the review list (`trestle review`) or the Prefect run." in rendered.text
+def test_nothing_to_do_says_so() -> None:
+    rendered = render_summary(clean_report())
+    assert "Nothing needs action." in parse(rendered.html).text
+    assert "Nothing needs action." in rendered.text
 
 
 def test_html_is_self_contained() -> None:
@@ -173,7 +226,7 @@ def test_html_is_self_contained() -> None:
     facts = parse(rendered.html)
 
     assert not {"script", "link", "img", "style", "iframe"} & set(facts.tags)
-    assert "<table" in rendered.html and 'style="' in rendered.html
+    assert 'style="' in rendered.html
 
 
 def test_markdown_links_records_and_issues() -> None:
@@ -181,10 +234,12 @@ def test_markdown_links_records_and_issues() -> None:
     markdown = render_markdown(report)
 
     assert "**Totals:** 2 created · 2 updated · 5 unchanged · 1 skipped · 1 failed · 2 issues" in markdown
-    for url in record_urls(report):
-        assert f"]({url})" in markdown
+    for item in report.integrations:
+        for outcome in item.outcomes:
+            if outcome.action in ("created", "updated"):
+                assert f"]({outcome.source_url})" in markdown
     assert "[No-ABN Plumbing](https://app.procore.com/562949953421312/company/vendors/103)" in markdown
-    assert "VENDOR\\_TAX\\_NUMBER\\_MISSING" in markdown
+    assert markdown.index("## Needs action") < markdown.index("## What changed")
 
 
 def test_only_web_addresses_become_links() -> None:

@@ -56,6 +56,7 @@ def execute(
         started_at=min([datetime.now(UTC), *(item.started_at for item in before or [])]),
         procore_web_url=settings.procore.web_url,
         xero_web_url=settings.xero.web_url,
+        timezone=settings.timezone,
     )
     report.integrations.extend(before or [])
     ctx.store.start_run(ctx.run_id, flow_name, dry_run=options.dry_run, flow_run_id=_flow_run_id())

@@ -18,6 +18,7 @@ from trestle.flows.integrations import integration_flow
 from trestle.integrations import integration, registry
 from trestle.models.report import IntegrationReport
 from trestle.settings import load_settings
+from trestle.tasks.context import shared_planned_links
 
 
 @flow(name="nightly", description="All enabled integrations in dependency order, one summary email.")
@@ -45,23 +46,24 @@ def nightly_flow(
         raise ValueError(f"unknown integration(s): {', '.join(unknown)}")
     reports: list[IntegrationReport] = []
     failed: set[str] = set()
-    for name in [name for name in known if name in wanted]:
-        broken = [dep for dep in known[name].depends_on if dep in failed]
-        if broken:
-            reports.append(_skipped(name, broken, dry_run))
-            failed.add(name)
-            continue
-        state = integration_flow(name)(
-            dry_run=dry_run, full_refresh=full_refresh, notify=False, pair=settings.pair, return_state=True
-        )
-        report = report_of(state)
-        if report is None:
-            reports.append(_crashed(name, state, dry_run))
-            failed.add(name)
-            continue
-        reports.extend(report.integrations)
-        if any(item.outcome == "failed" for item in report.integrations):
-            failed.add(name)
+    with shared_planned_links():  # a dry night's subflows see the links the ones before would have made
+        for name in [name for name in known if name in wanted]:
+            broken = [dep for dep in known[name].depends_on if dep in failed]
+            if broken:
+                reports.append(_skipped(name, broken, dry_run))
+                failed.add(name)
+                continue
+            state = integration_flow(name)(
+                dry_run=dry_run, full_refresh=full_refresh, notify=False, pair=settings.pair, return_state=True
+            )
+            report = report_of(state)
+            if report is None:
+                reports.append(_crashed(name, state, dry_run))
+                failed.add(name)
+                continue
+            reports.extend(report.integrations)
+            if any(item.outcome == "failed" for item in report.integrations):
+                failed.add(name)
     summary = execute("nightly", [], dry_run=dry_run, notify=notify, settings=settings, before=reports)
     return final_state(summary)
 

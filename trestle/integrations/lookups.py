@@ -4,7 +4,8 @@ Commitments need the vendor's Xero contact and the project's and cost codes' tra
 options; payments need the bill a Procore invoice became; direct invoices go the other way.
 :class:`Lookups` answers those from the link store (and, for a project's cost codes, from
 Procore), caching per run (one instance per run, :meth:`Lookups.of`) so a nightly run reads each
-table once; :meth:`Lookups.refresh` forgets links when an integration wrote some.
+table once; :meth:`Lookups.refresh` forgets links when an integration wrote some. On a dry run
+the links the run would have made so far (``ctx.planned``) are laid over the stored ones.
 """
 
 from __future__ import annotations
@@ -65,7 +66,9 @@ class Lookups:
 
     def links(self, entity: str) -> list[LinkRow]:
         if entity not in self._links:
-            self._links[entity] = self.ctx.store.links(entity)
+            stored = self.ctx.store.links(entity)
+            planned = self.ctx.planned
+            self._links[entity] = planned.over(entity, stored) if planned is not None else stored
         return self._links[entity]
 
     def _procore_index(self, entity: str) -> dict[str, LinkRow]:

@@ -87,6 +87,18 @@ def postal_address(contact: Contact) -> Address | None:
     return None
 
 
+def _wire_vendor(payload: dict[str, Any]) -> dict[str, Any]:
+    """The mapped vendor as ``PATCH /vendors/sync`` takes it: Procore shows a tax number as
+    ``business_id`` but only accepts it as ``business_register_attributes`` (silently dropping a
+    written ``business_id``), so it is compared as ``business_id`` and sent as a register."""
+    wire = dict(payload)
+    tax_number = wire.pop("business_id", None)
+    if tax_number:
+        register_type = "ABN" if wire.get("country_code") == "AU" else "Tax ID"
+        wire["business_register_attributes"] = {"type": register_type, "identifier": tax_number}
+    return wire
+
+
 class VendorsIntegration(Integration):
     name = "vendors"
     title = "Vendors"
@@ -397,7 +409,9 @@ class VendorsIntegration(Integration):
 
     # ------------------------------------------------------------------ write
     def write(self, items: list[WriteItem], batch_key: str) -> list[WriteResult]:
-        updates = [{**item.payload, **({"id": int(item.target_id)} if item.target_id else {})} for item in items]
+        updates = [
+            {**_wire_vendor(item.payload), **({"id": int(item.target_id)} if item.target_id else {})} for item in items
+        ]
         result = self.ctx.procore.sync_vendors(updates)
         created = {entity.origin_id: entity for entity in result.entities if entity.origin_id}
         errors = {error.origin_id: error for error in result.errors if error.origin_id}

@@ -112,6 +112,8 @@ class RunReport(BaseModel):
     integrations: list[IntegrationReport] = Field(default_factory=list)
     procore_web_url: str | None = None
     xero_web_url: str | None = None
+    timezone: str = "UTC"
+    """The install's time zone (``TRESTLE_TIMEZONE``): summaries show times in it."""
 
     @property
     def outcome(self) -> Outcome:
@@ -145,7 +147,8 @@ class RunReport(BaseModel):
         return calls
 
     def summary_dict(self) -> dict[str, Any]:
-        """The ``trestle run --json`` shape: counts, issues and API calls per integration, and the outcome."""
+        """The ``trestle run --json`` shape: counts, issues and API calls per integration, and the
+        outcome; a dry run adds each integration's ``planned`` writes, field by field."""
         return {
             "run_id": self.run_id,
             "flow": self.flow,
@@ -168,7 +171,25 @@ class RunReport(BaseModel):
                     "api_calls": {system: usage.calls for system, usage in item.api_usage.items()},
                     "api_remaining": {system: usage.remaining for system, usage in item.api_usage.items()},
                     "seconds": round(item.seconds, 3),
+                    **({"planned": planned_changes(item)} if self.dry_run or item.dry_run else {}),
                 }
                 for item in self.integrations
             },
         }
+
+
+def planned_changes(item: IntegrationReport) -> list[dict[str, Any]]:
+    """What a dry run would write: each record it would create, update or delete, with the fields
+    an update would change (``before`` is what the target has now)."""
+    return [
+        {
+            "action": outcome.action,
+            "entity": outcome.entity,
+            "record": outcome.label,
+            "source_id": outcome.source_id,
+            "target_id": outcome.target_id,
+            "changes": [change.model_dump(mode="json") for change in outcome.changes],
+        }
+        for outcome in item.outcomes
+        if outcome.action in ("created", "updated", "deleted")
+    ]

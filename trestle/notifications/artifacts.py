@@ -22,6 +22,7 @@ from prefect.artifacts import (
 from prefect.context import FlowRunContext, TaskRunContext
 
 from trestle.models.report import COUNTED_ACTIONS, RunReport
+from trestle.notifications.records import record_rows
 from trestle.notifications.render import render_markdown, summary_subject
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def in_prefect_run() -> bool:
 
 
 def artifact_key(report: RunReport, kind: str) -> str:
-    """The stable artifact key for ``kind`` (``summary``, ``integrations``, ``progress``).
+    """The stable artifact key for ``kind`` (``summary``, ``integrations``, ``records``, ``progress``).
 
     ``trestle-<flow>-<kind>``, with the pair inserted (``trestle-<pair>-<flow>-<kind>``) when it is
     not ``default``, so several Procore/Xero pairs on one Prefect server keep separate histories.
@@ -67,7 +68,8 @@ def integration_rows(report: RunReport) -> list[dict[str, Any]]:
 
 def publish_run_artifacts(report: RunReport) -> None:
     """Attach the run summary to the current Prefect run: a table artifact (one row per
-    integration) and a markdown artifact (totals, records written with links, review issues).
+    integration), a table of every record written, skipped or failed (the email's CSV), and a
+    markdown artifact (what needs action, then what changed, with links).
 
     Does nothing outside a Prefect run; logs and carries on if Prefect refuses the artifacts.
     """
@@ -81,6 +83,12 @@ def publish_run_artifacts(report: RunReport) -> None:
             table=integration_rows(report),
             key=artifact_key(report, "integrations"),
             description=f"Per-integration counts — {description}",
+            _sync=True,  # type: ignore[call-arg]
+        )
+        create_table_artifact(
+            table=record_rows(report),
+            key=artifact_key(report, "records"),
+            description=f"Every record written, skipped or failed — {description}",
             _sync=True,  # type: ignore[call-arg]
         )
         create_markdown_artifact(

@@ -21,7 +21,9 @@ from typing import Literal
 
 from trestle.clients.errors import redact
 from trestle.models.report import RunReport
+from trestle.notifications.records import csv_filename, records_csv
 from trestle.notifications.render import RenderedEmail, render_summary
+from trestle.notifications.view import problem_count
 from trestle.settings import DEFAULT_HOME, EmailSettings
 
 logger = logging.getLogger(__name__)
@@ -46,20 +48,24 @@ class DeliveryResult:
     recipients: tuple[str, ...] = ()
 
 
+RECENT_DELIVERIES: dict[str, DeliveryResult] = {}
+"""What became of each run's summary in this process, by run id: ``trestle run`` says where it went."""
+
+
 def should_send(report: RunReport, send_on: str) -> bool:
     """Whether ``send_on`` asks for a summary of this run (``issues``: only if something needs a look)."""
     if send_on == "never":
         return False
-    if send_on == "issues":
-        totals = report.totals
-        return report.outcome in ("issues", "failed", "blocked") or bool(totals["issues"] or totals["failed"])
+    if send_on == "issues":  # waiting states (not approved yet) are not issues: they alone send nothing
+        return report.outcome in ("failed", "blocked") or bool(problem_count(report) or report.totals["failed"])
     return True
 
 
 def build_message(
     report: RunReport, rendered: RenderedEmail, settings: EmailSettings, now: datetime | None = None
 ) -> EmailMessage:
-    """The summary as a multipart/alternative message (plain text first, HTML preferred)."""
+    """The summary as multipart/mixed: the text and HTML alternatives (HTML preferred), then the
+    CSV of every record the run wrote, skipped or failed."""
     message = EmailMessage()
     message["Subject"] = rendered.subject
     message["From"] = settings.sender
@@ -72,6 +78,10 @@ def build_message(
     message["X-Trestle-Outcome"] = report.outcome
     message.set_content(rendered.text, subtype="plain", charset="utf-8")
     message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    # The email shows the first few records per integration; the CSV carries every one of them.
+    message.add_attachment(
+        records_csv(report).encode("utf-8"), maintype="text", subtype="csv", filename=csv_filename(report)
+    )
     return message
 
 
@@ -88,6 +98,14 @@ def deliver_summary(
     failure); otherwise it is written to ``outbox_dir`` as ``.eml`` plus a viewable ``.html``.
     ``ssl_context`` overrides the system's trusted certificates (a private mail server's CA).
     """
+    result = _deliver(report, settings, ssl_context, timeout)
+    RECENT_DELIVERIES[report.run_id] = result
+    return result
+
+
+def _deliver(
+    report: RunReport, settings: EmailSettings, ssl_context: ssl.SSLContext | None, timeout: float
+) -> DeliveryResult:
     if not should_send(report, settings.send_on):
         detail = f"send_on={settings.send_on} and the run ended {report.outcome} with nothing to review"
         if settings.send_on == "never":
@@ -110,7 +128,7 @@ def write_to_outbox(
     now: datetime,
     reason: str,
 ) -> DeliveryResult:
-    """Write ``message`` as ``<UTC timestamp>-<run id>.eml`` (and the HTML beside it) into ``outbox_dir``."""
+    """Write ``message`` as ``<UTC timestamp>-<run id>.eml`` (the HTML and CSV beside it) into ``outbox_dir``."""
     safe_run_id = re.sub(r"[^A-Za-z0-9_-]+", "-", report.run_id).strip("-") or "run"
     stem = f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{safe_run_id}"
     try:
@@ -118,6 +136,7 @@ def write_to_outbox(
         eml_path = outbox_dir / f"{stem}.eml"
         eml_path.write_bytes(message.as_bytes())
         (outbox_dir / f"{stem}.html").write_text(rendered.html, encoding="utf-8")
+        (outbox_dir / f"{stem}.csv").write_text(records_csv(report), encoding="utf-8")
     except OSError as exc:
         raise EmailDeliveryError(f"could not write the run summary to {outbox_dir}: {exc.strerror}") from exc
     logger.info("run summary written to %s (%s)", eml_path, reason)

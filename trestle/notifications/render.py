@@ -16,33 +16,37 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from trestle.models.report import RunReport
-from trestle.notifications.view import ROW_LIMIT, SummaryView, build_view, verb
+from trestle.notifications.view import SummaryView, build_view, problem_count, verb
 
 MARKDOWN_ROW_LIMIT = 100
-"""The Prefect UI renders long markdown slowly; the email carries the full (capped) lists."""
+"""Records per group in the Prefect markdown; the table artifact holds every record."""
 
 _FONT = "-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
 STYLES: dict[str, str] = {
     "body": f"margin:0;padding:0;background:#f4f5f7;font-family:{_FONT};font-size:14px;color:#1f2933;",
-    "container": "max-width:960px;margin:0 auto;background:#ffffff;padding:20px;border-radius:6px;",
+    # overflow-wrap on the container: a long URL or record name wraps instead of widening the page.
+    "container": (
+        "max-width:760px;margin:0 auto;background:#ffffff;padding:16px;overflow-wrap:anywhere;word-break:break-word;"
+    ),
     "banner": (
         "background:#fff4e5;border:2px solid #d97706;color:#92400e;font-weight:bold;"
         "font-size:16px;padding:10px 14px;margin-bottom:14px;text-align:center;"
     ),
-    "h1": "font-size:20px;margin:0 0 4px 0;",
-    "h2": "font-size:17px;margin:0 0 4px 0;",
-    "h3": "font-size:15px;margin:16px 0 6px 0;",
-    "section": "border-top:2px solid #e4e7eb;margin-top:20px;padding-top:14px;",
+    "h1": "font-size:20px;margin:0 0 6px 0;",
+    "h2": "font-size:18px;margin:22px 0 8px 0;border-bottom:2px solid #e4e7eb;padding-bottom:4px;",
+    "h3": "font-size:15px;font-weight:bold;margin:0 0 4px 0;",
+    "h4": "font-weight:bold;margin:8px 0 2px 0;",
+    "card": "border:1px solid #e4e7eb;border-left:4px solid #b45309;padding:8px 10px;margin:0 0 10px 0;",
+    "section": "margin:0 0 14px 0;",
+    "fix": "background:#f0f7ff;padding:6px 8px;margin:4px 0;",
+    "pill": "background:#b45309;color:#fff;padding:0 6px;border-radius:8px;font-size:12px;",
     "badge": "display:inline-block;color:#ffffff;font-weight:bold;padding:2px 8px;border-radius:4px;",
     "muted": "color:#616e7c;font-size:12px;",
     "error": "background:#fdecea;border-left:4px solid #b91c1c;padding:8px 12px;margin:8px 0;",
-    "count": "padding:4px 16px 4px 0;text-align:left;",
-    "count_number": "font-size:20px;font-weight:bold;",
-    "count_label": "color:#616e7c;font-size:12px;",
-    "table": "border-collapse:collapse;width:100%;font-size:13px;",
-    "th": "text-align:left;background:#f4f5f7;padding:6px 8px;border-bottom:1px solid #cbd2d9;",
-    "td": "padding:6px 8px;border-bottom:1px solid #e4e7eb;vertical-align:top;",
+    "count": "display:inline-block;margin:0 14px 4px 0;",
+    "count_number": "font-size:18px;",
     "list": "margin:4px 0;padding-left:18px;",
+    "li": "margin:0 0 4px 0;",
     "link": "color:#1d4ed8;",
 }
 OUTCOME_COLORS: dict[str, str] = {
@@ -108,14 +112,16 @@ def _environment() -> Environment:
 
 
 def summary_subject(report: RunReport) -> str:
-    """``Trestle [pair] nightly: 12 created, 3 updated, 2 issues``, flagged on dry runs and failures."""
+    """``Trestle [pair] nightly: 12 created, 3 updated, 2 issues``, flagged on dry runs and failures.
+
+    Waiting states (not approved yet, nothing to bill) are not issues and are not counted here."""
     totals = report.totals
     parts = [f"{totals['created']} {verb('created', report.dry_run)}"]
     parts.append(f"{totals['updated']} {verb('updated', report.dry_run)}")
     for action in ("deleted", "failed"):
         if totals.get(action):
             parts.append(f"{totals[action]} {verb(action, report.dry_run)}")
-    issues = totals["issues"]
+    issues = problem_count(report)
     parts.append(f"{issues} issue{'' if issues == 1 else 's'}")
     status = " FAILED" if report.outcome == "failed" else ""
     prefix = "DEBUG MODE — " if report.dry_run else ""
@@ -126,10 +132,9 @@ def _render(template: str, view: SummaryView, subject: str) -> str:
     return _environment().get_template(template).render(view=view, subject=subject)
 
 
-def render_summary(report: RunReport, row_limit: int = ROW_LIMIT) -> RenderedEmail:
-    """Render the summary email for ``report``: one section per integration, in run order,
-    each table capped at ``row_limit`` rows."""
-    view = build_view(report, row_limit)
+def render_summary(report: RunReport) -> RenderedEmail:
+    """Render the summary email for ``report``: what needs action first, then what changed."""
+    view = build_view(report)
     subject = summary_subject(report)
     return RenderedEmail(
         subject=subject,
@@ -139,5 +144,6 @@ def render_summary(report: RunReport, row_limit: int = ROW_LIMIT) -> RenderedEma
 
 
 def render_markdown(report: RunReport, row_limit: int = MARKDOWN_ROW_LIMIT) -> str:
-    """Render the summary as markdown for the Prefect UI (totals, records with links, issues)."""
-    return _render("summary.md.j2", build_view(report, row_limit), summary_subject(report))
+    """Render the summary as markdown for the Prefect UI, up to ``row_limit`` records per group."""
+    view = build_view(report, first_records=row_limit, issue_records=row_limit, waiting_records=row_limit)
+    return _render("summary.md.j2", view, summary_subject(report))

@@ -1,38 +1,44 @@
 """The run report reshaped for reading: what every summary (email HTML, email text, Prefect
 markdown) shows, computed once so the templates only lay it out.
 
-Templates stay free of logic that could drift between the HTML and the text part: labels,
-verbs for dry runs, row caps and link lists are all decided here.
+Reading order is the accountant's: first what needs action (review issues grouped by code, with
+what the code means and how to fix it, then the records under it; records that could not be
+written for another reason; integrations that failed), then what is only waiting (not approved
+yet, nothing to bill), then what changed — counts per integration with the first few records.
+The full list of records goes into the CSV attachment (:mod:`trestle.notifications.records`).
+
+A record appears once: a skipped record that carries a review issue is listed under its issue,
+not again under "not written".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from trestle.models.report import COUNTED_ACTIONS, IntegrationReport, IssueView, RecordOutcome, RunReport
+from trestle.notifications.issues import is_waiting, issue_fix, issue_meaning
+from trestle.notifications.words import (
+    budget_words,
+    field_words,
+    is_link_field,
+    show_time,
+    show_value,
+    zone,
+)
 from trestle.tasks.declaration import SYSTEM_NAMES
 
-ROW_LIMIT = 200
-"""Most rows shown in any one table; the rest are counted and pointed at."""
+FIRST_RECORDS = 5
+"""Records shown per action and integration under "What changed"; the CSV has them all."""
+ISSUE_RECORDS = 25
+"""Records shown under each review issue code; ``trestle review --code CODE`` lists them all."""
+WAITING_RECORDS = 10
+"""Records shown under each waiting code."""
 
-_PAST_VERBS = {
-    "created": "created",
-    "updated": "updated",
-    "unchanged": "unchanged",
-    "skipped": "skipped",
-    "failed": "failed",
-    "deleted": "deleted",
-    "issues": "issues",
-}
-_DRY_RUN_VERBS = {
-    **_PAST_VERBS,
-    "created": "would create",
-    "updated": "would update",
-    "deleted": "would delete",
-}
+_PAST_VERBS = {action: action for action in (*COUNTED_ACTIONS, "issues")}
+_DRY_RUN_VERBS = {**_PAST_VERBS, "created": "would create", "updated": "would update", "deleted": "would delete"}
 OUTCOME_LABELS = {
     "success": "Success",
     "issues": "Finished with issues",
@@ -47,29 +53,6 @@ def system_name(system: str) -> str:
     return SYSTEM_NAMES.get(system.lower(), system.capitalize())
 
 
-def show_value(value: Any) -> str:
-    """A field value as a bookkeeper reads it: money and text as given, nothing shown as ``(empty)``."""
-    if value is None or value == "":
-        return "(empty)"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, Decimal | int | float | str):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
-    if isinstance(value, list | tuple):
-        return ", ".join(show_value(item) for item in value)
-    return str(value)
-
-
-def show_time(moment: datetime | None) -> str:
-    """A timestamp to the minute with its zone, or a dash when unknown."""
-    if moment is None:
-        return "–"
-    zone = moment.strftime(" %Z") if moment.tzinfo else ""
-    return moment.strftime("%Y-%m-%d %H:%M") + zone
-
-
 def show_duration(seconds: float) -> str:
     """``75.2`` → ``1 min 15 s``; short runs keep a decimal so they do not all read ``0 s``."""
     if seconds < 10:
@@ -79,6 +62,16 @@ def show_duration(seconds: float) -> str:
     if hours:
         return f"{hours} h {minutes} min"
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+def verb(action: str, dry_run: bool) -> str:
+    """The word for an action: ``created``, or ``would create`` on a dry run."""
+    return (_DRY_RUN_VERBS if dry_run else _PAST_VERBS).get(action, action)
+
+
+def web_url(url: str | None) -> str | None:
+    """``url`` if it is an http(s) address, else None: only web links are ever made clickable."""
+    return url if url and url.startswith(("https://", "http://")) else None
 
 
 @dataclass(frozen=True)
@@ -91,7 +84,7 @@ class Link:
 
 @dataclass(frozen=True)
 class Change:
-    """One changed field, values already turned into text."""
+    """One changed field, named and valued in words."""
 
     field: str
     before: str
@@ -108,57 +101,56 @@ class RecordRow:
     links: list[Link]
     changes: list[Change]
     reason: str | None
-    issue_codes: list[str]
+    linked: str | None = None
+    """"now linked to its Xero record" when this write made the link, else None."""
 
 
 @dataclass(frozen=True)
-class IssueRow:
-    """One open review issue."""
+class IssueRecord:
+    """One record under a review issue code."""
 
-    code: str
-    message: str
-    entity: str
     label: str
+    entity: str
     url: str | None
-    fix: str | None
+    message: str
     first_seen: str
-    last_seen: str
+
+
+@dataclass
+class IssueGroup:
+    """One code (or "could not be written") of one integration, with the records under it."""
+
+    integration: str
+    code: str
+    meaning: str
+    fix: str | None
+    count: int
+    records: list[Any]
+    hidden: int = 0
 
 
 @dataclass
 class Table:
-    """Rows of one kind, capped at the row limit; ``hidden`` says how many were left out."""
+    """The first rows of one kind; ``hidden`` says how many more the CSV holds."""
 
     title: str
-    rows: list[Any]
+    rows: list[RecordRow]
     hidden: int = 0
-
-
-@dataclass(frozen=True)
-class UsageRow:
-    """API calls one integration made to one system and what budget was left."""
-
-    system: str
-    calls: int
-    remaining: str
 
 
 @dataclass
 class IntegrationView:
-    """One integration's section of the summary."""
+    """One integration's part of "What changed"."""
 
     name: str
     title: str
     direction: str
     outcome: str
     outcome_label: str
-    error: str | None
     notes: list[str]
     counts: list[tuple[str, int]]
     duration: str
-    record_tables: list[Table]
-    issues: Table
-    usage: list[UsageRow]
+    tables: list[Table]
 
 
 @dataclass
@@ -175,18 +167,14 @@ class SummaryView:
     finished: str
     duration: str
     totals: list[tuple[str, int]]
-    api_calls: list[tuple[str, int]]
+    problems: int
+    waiting_count: int
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    action: list[IssueGroup] = field(default_factory=list)
+    waiting: list[IssueGroup] = field(default_factory=list)
     integrations: list[IntegrationView] = field(default_factory=list)
-
-
-def verb(action: str, dry_run: bool) -> str:
-    """The word for an action: ``created``, or ``would create`` on a dry run."""
-    return (_DRY_RUN_VERBS if dry_run else _PAST_VERBS).get(action, action)
-
-
-def web_url(url: str | None) -> str | None:
-    """``url`` if it is an http(s) address, else None: only web links are ever made clickable."""
-    return url if url and url.startswith(("https://", "http://")) else None
+    budgets: list[str] = field(default_factory=list)
+    api_calls: list[tuple[str, int]] = field(default_factory=list)
 
 
 def _links(outcome: RecordOutcome) -> list[Link]:
@@ -194,102 +182,173 @@ def _links(outcome: RecordOutcome) -> list[Link]:
     return [Link(system_name(system), url) for system, url in pairs if web_url(url)]
 
 
-def _record_row(outcome: RecordOutcome, dry_run: bool) -> RecordRow:
+def record_row(outcome: RecordOutcome, dry_run: bool) -> RecordRow:
+    """One outcome in words: link fields become "linked", every other field is named for a person."""
+    shown = [c for c in outcome.changes if not is_link_field(c.field)]
+    made_link = any(is_link_field(c.field) and not c.before and c.after for c in outcome.changes)
+    linked = f"now linked to its {system_name(outcome.source_system)} record" if made_link else None
     return RecordRow(
         status=verb(outcome.action, dry_run),
         label=outcome.label,
         entity=outcome.entity,
         links=_links(outcome),
-        changes=[Change(c.field, show_value(c.before), show_value(c.after)) for c in outcome.changes],
+        changes=[Change(field_words(c.field), show_value(c.before), show_value(c.after)) for c in shown],
         reason=outcome.reason,
-        issue_codes=list(outcome.issue_codes),
+        linked=linked,
     )
 
 
-def _issue_row(issue: IssueView) -> IssueRow:
-    return IssueRow(
-        code=issue.code,
-        message=issue.message,
-        entity=issue.entity,
+def _issue_record(issue: IssueView, tz: ZoneInfo) -> IssueRecord:
+    return IssueRecord(
         label=issue.label,
+        entity=issue.entity,
         url=web_url(issue.url),
-        fix=issue.fix,
-        first_seen=show_time(issue.first_seen),
-        last_seen=show_time(issue.last_seen),
+        message=issue.message,
+        first_seen=show_time(issue.first_seen, tz) if issue.first_seen else "this run",
     )
 
 
-def _capped(title: str, rows: list[Any], limit: int) -> Table:
-    return Table(title=title, rows=rows[:limit], hidden=max(0, len(rows) - limit))
+def _groups(item: IntegrationReport, waiting: bool, limit: int, tz: ZoneInfo) -> list[IssueGroup]:
+    by_code: dict[str, list[IssueView]] = {}
+    for issue in item.issues:
+        if is_waiting(issue.code) == waiting:
+            by_code.setdefault(issue.code, []).append(issue)
+    groups = []
+    for code, issues in sorted(by_code.items(), key=lambda pair: (-len(pair[1]), pair[0])):
+        records = [_issue_record(issue, tz) for issue in sorted(issues, key=lambda i: i.label.casefold())]
+        groups.append(
+            IssueGroup(
+                integration=item.title,
+                code=code,
+                meaning=issue_meaning(code),
+                fix=issue_fix(code, issues[0].fix),
+                count=len(issues),
+                records=records[:limit],
+                hidden=max(0, len(records) - limit),
+            )
+        )
+    return groups
 
 
-def _record_tables(item: IntegrationReport, dry_run: bool, limit: int) -> list[Table]:
+def not_written(item: IntegrationReport) -> list[RecordOutcome]:
+    """Failed or skipped records that no review issue already names (each record is listed once)."""
+    with_issues = {issue.record_id for issue in item.issues}
+    return [
+        outcome
+        for outcome in item.outcomes
+        if outcome.action in ("failed", "skipped") and outcome.source_id not in with_issues and not outcome.issue_codes
+    ]
+
+
+def _not_written_group(item: IntegrationReport, dry_run: bool, limit: int) -> IssueGroup | None:
+    rows = [record_row(outcome, dry_run) for outcome in not_written(item)]
+    if not rows:
+        return None
+    return IssueGroup(
+        integration=item.title,
+        code="",
+        meaning="These records could not be written; the reason is given for each.",
+        fix="The next run tries them again; correct the record if the reason names something in it.",
+        count=len(rows),
+        records=rows[:limit],
+        hidden=max(0, len(rows) - limit),
+    )
+
+
+def _tables(item: IntegrationReport, dry_run: bool, limit: int) -> list[Table]:
     tables = []
     for action in ("created", "updated", "deleted"):
-        rows = [_record_row(o, dry_run) for o in item.outcomes if o.action == action]
+        rows = [record_row(o, dry_run) for o in item.outcomes if o.action == action]
         if rows:
-            tables.append(_capped(verb(action, dry_run).capitalize(), rows, limit))
-    # Failures first: they are what someone has to act on this morning.
-    not_written = [_record_row(o, dry_run) for o in item.outcomes if o.action == "failed"]
-    not_written += [_record_row(o, dry_run) for o in item.outcomes if o.action == "skipped"]
-    if not_written:
-        tables.append(_capped("Skipped and failed", not_written, limit))
+            tables.append(Table(verb(action, dry_run).capitalize(), rows[:limit], max(0, len(rows) - limit)))
     return tables
 
 
-def _usage(item: IntegrationReport) -> list[UsageRow]:
-    rows = []
-    for system, usage in item.api_usage.items():
-        remaining = ", ".join(f"{key}: {show_value(value)}" for key, value in usage.remaining.items())
-        rows.append(UsageRow(system_name(system), usage.calls, remaining or "–"))
-    return rows
+def _counts(counts: dict[str, int], problems: int, waiting: int, dry_run: bool) -> list[tuple[str, int]]:
+    shown = [
+        (verb(action, dry_run), counts.get(action, 0))
+        for action in COUNTED_ACTIONS
+        if action != "deleted" or counts.get(action, 0)
+    ]
+    shown.append(("issues", problems))
+    if waiting:
+        shown.append(("waiting", waiting))
+    return shown
+
+
+def _split(item: IntegrationReport) -> tuple[int, int]:
+    waiting = sum(1 for issue in item.issues if is_waiting(issue.code))
+    return len(item.issues) - waiting, waiting
 
 
 def _integration_view(item: IntegrationReport, dry_run: bool, limit: int) -> IntegrationView:
-    counts = [
-        (verb(action, dry_run), item.counts.get(action, 0))
-        for action in COUNTED_ACTIONS
-        if action != "deleted" or item.counts.get(action, 0)
-    ]
+    problems, waiting = _split(item)
     return IntegrationView(
         name=item.integration,
         title=item.title,
         direction=item.direction,
         outcome=item.outcome,
         outcome_label=OUTCOME_LABELS.get(item.outcome, item.outcome),
-        error=item.error,
         notes=list(item.notes),
-        counts=[*counts, ("issues", item.issue_count)],
+        counts=_counts(item.counts, problems, waiting, dry_run),
         duration=show_duration(item.seconds),
-        record_tables=_record_tables(item, dry_run, limit),
-        issues=_capped("Review issues", [_issue_row(issue) for issue in item.issues], limit),
-        usage=_usage(item),
+        tables=_tables(item, dry_run, limit),
     )
 
 
-def build_view(report: RunReport, row_limit: int = ROW_LIMIT) -> SummaryView:
-    """Reshape ``report`` for the templates, capping every table at ``row_limit`` rows."""
-    totals = report.totals
-    shown_totals = [
-        (verb(action, report.dry_run), totals.get(action, 0))
-        for action in (*COUNTED_ACTIONS, "issues")
-        if action != "deleted" or totals.get(action, 0)
-    ]
+def _budgets(report: RunReport, tz: ZoneInfo) -> list[str]:
+    """The budget each system reported last in the run, in words."""
+    last: dict[str, dict[str, Any]] = {}
+    for item in report.integrations:
+        for system, usage in item.api_usage.items():
+            if usage.remaining:
+                last[system] = usage.remaining
+    sentences = (budget_words(system, remaining, tz) for system, remaining in sorted(last.items()))
+    return [sentence for sentence in sentences if sentence]
+
+
+def problem_count(report: RunReport) -> int:
+    """Open review issues that need someone, waiting states left out (what the subject counts)."""
+    return sum(_split(item)[0] for item in report.integrations)
+
+
+def build_view(
+    report: RunReport,
+    *,
+    first_records: int = FIRST_RECORDS,
+    issue_records: int = ISSUE_RECORDS,
+    waiting_records: int = WAITING_RECORDS,
+) -> SummaryView:
+    """Reshape ``report`` for the templates, in its time zone, with the given caps on records shown."""
+    tz = zone(report.timezone)
     ends = [item.finished_at for item in report.integrations if item.finished_at]
-    finished = report.finished_at or max(ends, default=report.started_at)
-    return SummaryView(
+    finished: datetime = report.finished_at or max(ends, default=report.started_at)
+    totals = report.totals
+    waiting_count = sum(_split(item)[1] for item in report.integrations)
+    problems = problem_count(report)
+    view = SummaryView(
         run_id=report.run_id,
         flow=report.flow,
         pair=report.pair,
         dry_run=report.dry_run,
         outcome=report.outcome,
         outcome_label=OUTCOME_LABELS.get(report.outcome, report.outcome),
-        started=show_time(report.started_at),
-        finished=show_time(report.finished_at),
+        started=show_time(report.started_at, tz),
+        finished=show_time(report.finished_at, tz),
         duration=show_duration((finished - report.started_at).total_seconds()),
-        totals=shown_totals,
+        totals=_counts(totals, problems, waiting_count, report.dry_run),
+        problems=problems,
+        waiting_count=waiting_count,
+        budgets=_budgets(report, tz),
         api_calls=[(system_name(system), calls) for system, calls in report.api_calls.items()],
-        integrations=[
-            _integration_view(item, report.dry_run or item.dry_run, row_limit) for item in report.integrations
-        ],
     )
+    for item in report.integrations:
+        dry_run = report.dry_run or item.dry_run
+        if item.error:
+            view.errors.append((item.title, item.error))
+        view.action.extend(_groups(item, False, issue_records, tz))
+        if group := _not_written_group(item, dry_run, issue_records):
+            view.action.append(group)
+        view.waiting.extend(_groups(item, True, waiting_records, tz))
+        view.integrations.append(_integration_view(item, dry_run, first_records))
+    return view

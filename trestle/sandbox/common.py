@@ -224,6 +224,21 @@ class FaultInjector:
         return bool(self.config.lost_rate) and self._rng.random() < self.config.lost_rate
 
 
+class SavedStateMismatch(Exception):
+    """``--state-dir`` holds another dataset or seed than the one asked for."""
+
+
+def saved_dataset(state_dir: Path) -> tuple[str, int] | None:
+    """The dataset and seed of the sandbox state saved in ``state_dir`` (None when there is none)."""
+    for name in ("xero", "procore"):
+        path = state_dir / f"{name}.pickle"
+        if path.exists():
+            with path.open("rb") as handle:
+                saved = pickle.load(handle)
+            return str(saved.get("dataset")), int(saved.get("seed"))
+    return None
+
+
 @dataclass
 class SandboxRuntime:
     """Everything a simulator app needs besides its own entity state."""
@@ -264,7 +279,13 @@ class SandboxRuntime:
         with path.open("rb") as handle:
             saved = pickle.load(handle)
         if saved.get("dataset") != self.dataset or saved.get("seed") != self.seed:
-            return None
+            # Starting afresh would overwrite the saved data at the first write: refuse instead.
+            raise SavedStateMismatch(
+                f"{self.state_dir} holds the {self.name} sandbox's {saved.get('dataset')} dataset "
+                f"(seed {saved.get('seed')}), not {self.dataset} (seed {self.seed}); start with "
+                f"--dataset {saved.get('dataset')} --seed {saved.get('seed')} to serve it, or choose another "
+                "--state-dir (nothing was changed)"
+            )
         return saved["state"]
 
     def save_state(self, state: Any) -> None:

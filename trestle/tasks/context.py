@@ -6,8 +6,12 @@ HTTP connection pool per system, and counts every API call in one :class:`ApiUsa
 
 from __future__ import annotations
 
+import itertools
 import logging
 import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -24,7 +28,7 @@ from trestle.clients.procore import ProcoreClient
 from trestle.clients.xero import XeroClient
 from trestle.db import check_schema, make_engine
 from trestle.links import WebLinks
-from trestle.models.store import LinkStore
+from trestle.models.store import LinkRow, LinkStore
 from trestle.models.tokens import reset_command, token_store_for
 from trestle.settings import TrestleSettings
 from trestle.tasks.limits import SharedLimit, ensure_shared_limits, shared_limits_enabled, shared_limits_for, slot_taker
@@ -50,6 +54,54 @@ class RunOptions:
     project_ids: set[int] | None = None  # single-project runs: only these projects
     ignore_stage_gate: bool = False  # single-project runs: link the project whatever its stage
     lock_wait_seconds: float = 600.0
+
+
+class PlannedLinks:
+    """The links a dry run would have made, so later integrations see what a real run would have
+    linked by then (a vendor matched, a project's option, an order). Never stored.
+
+    A created record has no target yet: it gets a placeholder id, negative for Procore (whose ids
+    are numbers) and ``planned-N`` for Xero, that no real record can have.
+    """
+
+    def __init__(self) -> None:
+        self._links: dict[str, dict[tuple[str, str], LinkRow]] = {}
+        self._numbers = itertools.count(1)
+
+    def placeholder(self, system: str) -> str:
+        """A target id for a record the dry run would create in ``system``."""
+        number = next(self._numbers)
+        return str(-number) if system == "procore" else f"planned-{number}"
+
+    def add(self, links: Sequence[LinkRow]) -> None:
+        """Remember ``links`` (a planned update replaces the stored link's payload)."""
+        for link in links:
+            self._links.setdefault(link.entity, {})[(link.procore_id, link.xero_id)] = link
+
+    def over(self, entity: str, stored: Sequence[LinkRow]) -> list[LinkRow]:
+        """``stored`` links of ``entity`` with the planned ones laid over them."""
+        planned = self._links.get(entity)
+        if not planned:
+            return list(stored)
+        merged = {(link.procore_id, link.xero_id): link for link in stored}
+        merged.update(planned)
+        return list(merged.values())
+
+
+_SHARED_PLAN: ContextVar[PlannedLinks | None] = ContextVar("trestle_shared_plan", default=None)
+
+
+@contextmanager
+def shared_planned_links() -> Iterator[PlannedLinks]:
+    """Within this block every dry-run context shares one :class:`PlannedLinks`: how a dry
+    nightly's subflows (run in this process, one context each) see each other's planned links."""
+    token = _SHARED_PLAN.set(PlannedLinks())
+    try:
+        plan = _SHARED_PLAN.get()
+        assert plan is not None
+        yield plan
+    finally:
+        _SHARED_PLAN.reset(token)
 
 
 class RunContext:
@@ -78,6 +130,7 @@ class RunContext:
             xero_web_url=settings.xero.web_url,
         )
         self.cache: dict[str, Any] = {}  # lookups integrations share within a run (e.g. tracking categories)
+        self.planned = (_SHARED_PLAN.get() or PlannedLinks()) if self.options.dry_run else None
         self.shared_limits: dict[str, SharedLimit] = {}
         if shared_limits_enabled(settings):
             self.shared_limits = shared_limits_for(settings)

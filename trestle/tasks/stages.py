@@ -217,10 +217,31 @@ def map_stage(run: PipelineRun, page: Page, number: int) -> Page:
     return page
 
 
+def plan_links(run: PipelineRun, page: Page) -> None:
+    """The links a real write of ``page`` would make, kept in the run's :class:`PlannedLinks`
+    (placeholder targets for creates) so the integrations after it report what a real run would."""
+    from trestle.integrations.lookups import Lookups
+
+    planned, integration = run.ctx.planned, run.integration
+    if planned is None:
+        return
+    links = [
+        integration.link_row(record, record.target_id or planned.placeholder(integration.target_system))
+        for record in page.records
+        if (record.plan == "link" and record.target_id) or record.plan in ("create", "update")
+    ]
+    if links:
+        planned.add(links)
+        run.remember_links(links)
+        Lookups.of(run.ctx).refresh(integration.entity)
+
+
 @task(name="write", task_run_name="write-{run.name}-{number}", **WRITE_STAGE_OPTIONS)
 def write_stage(run: PipelineRun, page: Page, number: int) -> Page:
-    """Write creates and updates in batches through intents; nothing at all on a dry run."""
+    """Write creates and updates in batches through intents; on a dry run nothing is written and
+    the links the writes would make are only planned (:func:`plan_links`)."""
     if run.ctx.dry_run:
+        plan_links(run, page)
         return page
     store, integration = run.ctx.store, run.integration
     plain_links = [integration.link_row(r, r.target_id) for r in page.records if r.plan == "link" and r.target_id]

@@ -204,6 +204,8 @@ def check_locked(
 
 def _vendor_values(state: ProcoreState, attrs: dict[str, Any], record: Record | None) -> dict[str, Any]:
     values, errors = coerce(attrs, VENDOR_SPEC)
+    if "business_register_attributes" in attrs:
+        _business_register(attrs["business_register_attributes"], values, errors)
     name = values.get("name", record["name"] if record else None)
     if not name or not str(name).strip():
         add_error(errors, "name", "can't be blank")
@@ -216,6 +218,18 @@ def _vendor_values(state: ProcoreState, attrs: dict[str, Any], record: Record | 
     raise_if(errors)
     state.check_origin_free(state.vendors, values.get("origin_id"), record["id"] if record else None)
     return values
+
+
+def _business_register(register: Any, values: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    """``business_register_attributes`` is the only writable tax number (ABN, EIN…); vendors show its
+    ``identifier`` as ``business_id``. The spec leaves both nested fields untyped: we accept strings only."""
+    if not isinstance(register, dict) or not isinstance(register.get("identifier"), str):
+        add_error(errors, "business_register_attributes", "must be an object with a string identifier")
+        return
+    if not isinstance(register.get("type", ""), str):
+        add_error(errors, "business_register_attributes", "type must be a string")
+        return
+    values["business_id"] = register["identifier"].strip() or None
 
 
 def create_vendor(state: ProcoreState, attrs: dict[str, Any]) -> Record:
