@@ -247,6 +247,9 @@ def record(engine: Engine, links: PairLinks, pair: str, entity: str, record_id: 
     target_id = _target_of(cls, link) if link else None
     issues = [_issue_row(row, links, target_id) for row in issue_rows]
     source_url = next((row.url for row in issue_rows if row.url), None)
+    named: dict[str, Any] = {}  # what the issues say about the other side, newest last so it wins
+    for row in reversed(issue_rows):
+        named.update(row.details or {})
     return RecordView(
         pair=pair,
         integration=cls.name,
@@ -257,7 +260,7 @@ def record(engine: Engine, links: PairLinks, pair: str, entity: str, record_id: 
         source_system=cls.source_system,
         target_system=cls.target_system,
         target_id=target_id,
-        links=links.for_record(cls, source_url or _source_url(links.web, cls, record_id), target_id, {}),
+        links=links.for_record(cls, source_url or _source_url(links.web, cls, record_id), target_id, named),
         last_payload=link.last_payload if link else None,
         last_sent_at=link.updated_at if link else None,
         issues=issues,

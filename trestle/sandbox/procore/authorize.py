@@ -54,6 +54,8 @@ SEEDED_USERS: tuple[tuple[str, str, str, bool, bool], ...] = (
     ("Sam", "Site", "Site Supervisor", False, True),
     ("Former", "Estimator", "Estimator", False, False),
 )
+# The seeded company's ERP integrated accountant (the first seeded user, at the scenario's company).
+SANDBOX_ACCOUNTANT = "alex.accounts@ironbark.sandbox.invalid"
 
 
 def company_users(company_domain: str, seeded_at: datetime) -> list[dict[str, Any]]:
@@ -241,3 +243,11 @@ def authorize_router(sign_ins: UserSignIns) -> APIRouter:
 def install(app: FastAPI, oauth: OAuthServer) -> None:
     """Mount the sign-in routes ahead of :mod:`.auth`'s (call before including its router)."""
     app.include_router(authorize_router(UserSignIns(oauth)))
+
+
+def sandbox_portal_env() -> dict[str, str]:
+    """``[portal]`` settings for trying the portal on the sandbox: its ERP accountant may enter and run."""
+    return {
+        "TRESTLE_PORTAL_ALLOW_ERP_ACCOUNTANTS": "true",
+        "TRESTLE_PORTAL_RUN_USERS": SANDBOX_ACCOUNTANT,
+    }
