@@ -128,3 +128,11 @@ def test_nobody_sees_a_pair_they_are_not_allowed_for(portal: Portal) -> None:
         assert "Visible Glazing" in review and "Hidden Plumbing" not in review
         assert client.get(portal.url + "/records/acme/vendor/id-Hidden Plumbing").status_code == 404
         assert client.get(portal.url + "/records/default/vendor/id-Visible Glazing").status_code == 200
+
+
+def test_a_callback_that_did_not_start_here_signs_nobody_in(portal: Portal) -> None:
+    with httpx.Client() as client:
+        client.get(f"{portal.url}/login/start")  # a login cookie with some state
+        answer = client.get(f"{portal.url}/auth/callback", params={"code": "stolen", "state": "not-the-state"})
+        assert answer.status_code == 400 and "sign in again" in answer.text
+        assert "trestle_session" not in client.cookies
