@@ -136,3 +136,25 @@ def test_a_callback_that_did_not_start_here_signs_nobody_in(portal: Portal) -> N
         answer = client.get(f"{portal.url}/auth/callback", params={"code": "stolen", "state": "not-the-state"})
         assert answer.status_code == 400 and "sign in again" in answer.text
         assert "trestle_session" not in client.cookies
+
+
+def test_review_links_a_linked_record_to_both_systems_and_shows_resolved_issues(portal: Portal) -> None:
+    from trestle.models.store import LinkRow
+
+    store = LinkStore(make_engine(portal.env["TRESTLE_DATABASE_URL"]), "default")
+    store.save_links([LinkRow("vendor", "777", "contact-1", None, {"name": "Kauri Joinery"}, "Kauri Joinery")])
+    found = {"contact-1": [IssueIn("vendor.write_rejected", "Procore said no")]}
+    store.reconcile_issues("vendors", "vendor", found, labels={"contact-1": "Kauri Joinery"})
+    with httpx.Client() as client:
+        sign_in(client, portal.url, ALLOWED)
+        review = client.get(portal.url + "/review", params={"q": "vendors"}).text
+        company = portal.env["TRESTLE_PROCORE_COMPANY_ID"]
+        assert f"{portal.env['TRESTLE_PROCORE_WEB_URL']}/{company}/company/vendors/777" in review
+        assert f"{portal.env['TRESTLE_XERO_WEB_URL']}/Contacts/View/contact-1" in review
+        assert "Correct the contact in Xero" in review  # the integration's fix for the code
+        record = client.get(portal.url + "/records/default/vendor/contact-1").text
+        assert "Kauri Joinery" in record and "Linked to Procore record" in record
+        store.reconcile_issues("vendors", "vendor", {"contact-1": []}, labels={})
+        assert "Kauri Joinery" not in client.get(portal.url + "/review").text
+        resolved = client.get(portal.url + "/review", params={"resolved": "true"}).text
+        assert "Kauri Joinery" in resolved and "Resolved" in resolved

@@ -191,7 +191,8 @@ def create_app(config: PortalConfig | None = None) -> FastAPI:
     @app.get("/records/{pair}/{entity}/{record_id:path}")
     async def record(request: Request, pair: str, entity: str, record_id: str) -> Response:
         session = session_of(request)
-        view = data.record(config.engine, links[pair], pair, entity, record_id) if session.can_see(pair) else None
+        visible = session.can_see(pair) and pair in links
+        view = data.record(config.engine, links[pair], pair, entity, record_id) if visible else None
         if view is None:
             context = {"title": "Not found", "message": "No such record in the pairs you may see."}
             return page(request, session, "message.html", context, status=404)

@@ -106,10 +106,16 @@ class PairLinks:
             return None
 
     def for_record(
-        self, cls: type[Integration], source_url: str | None, target_id: str | None, details: dict[str, Any]
+        self,
+        cls: type[Integration],
+        source_id: str,
+        source_url: str | None,
+        target_id: str | None,
+        details: dict[str, Any],
     ) -> dict[str, str]:
         """``{system: url}``: the source record, and the target (linked, or named by an issue)."""
         links: dict[str, str] = {}
+        source_url = source_url or _source_url(self.web, cls, source_id)
         if source_url:
             links[cls.source_system] = source_url
         candidates = [target_id] if target_id else _named_targets(cls, details)
@@ -145,20 +151,25 @@ def _issue_row(row: ReviewIssue, links: PairLinks | None, target_id: str | None 
         last_seen=row.last_seen,
         resolved_at=row.resolved_at,
         details=details,
-        links=links.for_record(cls, row.url, target_id, details) if links and cls else {},
+        links=links.for_record(cls, row.record_id, row.url, target_id, details) if links and cls else {},
     )
 
 
 def _targets(db: DbSession, pair: str, rows: Iterable[ReviewIssue]) -> dict[tuple[str, str], str]:
-    """The linked target id of each (entity, source id) among ``rows``."""
-    targets: dict[tuple[str, str], str] = {}
+    """The linked target id of each (entity, source id) among ``rows`` (one query per entity)."""
+    wanted: dict[str, set[str]] = {}
     for row in rows:
-        cls = integration_for(row.entity)
-        if cls is None or (row.entity, row.record_id) in targets:
+        wanted.setdefault(row.entity, set()).add(row.record_id)
+    targets: dict[tuple[str, str], str] = {}
+    for entity, ids in wanted.items():
+        cls = integration_for(entity)
+        if cls is None:
             continue
-        link = _link(db, pair, cls, row.record_id)
-        if link is not None:
-            targets[(row.entity, row.record_id)] = _target_of(cls, link)
+        column = Link.procore_id if cls.source_system == "procore" else Link.xero_id
+        query = select(Link).where(Link.pair == pair, Link.entity == entity, column.in_(sorted(ids)))
+        for link in db.scalars(query):
+            source_id = link.procore_id if cls.source_system == "procore" else link.xero_id
+            targets[(entity, source_id)] = _target_of(cls, link)
     return targets
 
 
@@ -260,7 +271,7 @@ def record(engine: Engine, links: PairLinks, pair: str, entity: str, record_id: 
         source_system=cls.source_system,
         target_system=cls.target_system,
         target_id=target_id,
-        links=links.for_record(cls, source_url or _source_url(links.web, cls, record_id), target_id, named),
+        links=links.for_record(cls, record_id, source_url, target_id, named),
         last_payload=link.last_payload if link else None,
         last_sent_at=link.updated_at if link else None,
         issues=issues,
