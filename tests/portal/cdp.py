@@ -100,6 +100,11 @@ class Page:
         )
         assert found, f"no field {selector!r} on {self.url}"
 
+    def press_tab(self) -> None:
+        """One Tab key press, as the keyboard sends it."""
+        for kind in ("keyDown", "keyUp"):
+            self.send("Input.dispatchKeyEvent", type=kind, key="Tab", code="Tab", windowsVirtualKeyCode=9)
+
     def text(self) -> str:
         return self.evaluate("document.body ? document.body.innerText : ''") or ""
 

@@ -211,7 +211,18 @@ def test_5_starts_a_debug_single_project_run_and_sees_it_complete(install: Insta
     assert re.search(rf"default · single-project-{re.escape(number)} \(debug\)", page.text()), page.text()
 
 
-def test_6_pages_fit_a_phone_screen(install: Install, page: Page) -> None:
+def test_6_the_keyboard_reaches_the_content_and_every_control(install: Install, page: Page) -> None:
+    page.goto(install.portal + "/runs")
+    page.press_tab()
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "#main", "Tab first reaches the skip link"
+    reached = set()
+    for _ in range(60):
+        page.press_tab()
+        reached.add(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
+    assert {"run-default-vendors", "debug-default-vendors", "project-number-default", "Sign out"} <= reached
+
+
+def test_7_pages_fit_a_phone_screen(install: Install, page: Page) -> None:
     page.viewport(390, 844, mobile=True)
     try:
         for path in ("/review", "/runs", "/specs/vendors"):
