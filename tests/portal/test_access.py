@@ -158,3 +158,11 @@ def test_review_links_a_linked_record_to_both_systems_and_shows_resolved_issues(
         assert "Kauri Joinery" not in client.get(portal.url + "/review").text
         resolved = client.get(portal.url + "/review", params={"resolved": "true"}).text
         assert "Kauri Joinery" in resolved and "Resolved" in resolved
+
+
+def test_record_names_from_the_other_systems_are_shown_as_text_never_as_markup(portal: Portal) -> None:
+    _plant_issue(portal, "default", "<script>alert(1)</script> Joinery")
+    with httpx.Client() as client:
+        sign_in(client, portal.url, ALLOWED)
+        review = client.get(portal.url + "/review", params={"q": "joinery"}).text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; Joinery" in review and "<script>" not in review
