@@ -126,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--limit", type=int, help="at most this many flow runs at once")
     serve.set_defaults(handler=cmd_serve)
 
+    portal = commands.add_parser(
+        "portal", help="serve the portal: review issues, records and runs behind a Procore sign-in"
+    )
+    portal.add_argument("--host", help="address to listen on (default TRESTLE_PORTAL_HOST or 127.0.0.1)")
+    portal.add_argument("--port", type=int, help="port (default TRESTLE_PORTAL_PORT or 4300)")
+    portal.set_defaults(handler=cmd_portal)
+
     up = commands.add_parser(
         "up", help="start a Prefect server with its UI, the sandboxes and every deployment; Ctrl-C stops all"
     )
@@ -146,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--rate-limits", default="scaled:10", help="sandbox rate limits (real | off | scaled:F)")
     up.add_argument("--xero-port", type=int, default=4010, help="Xero sandbox port (0: any free port)")
     up.add_argument("--procore-port", type=int, default=4020, help="Procore sandbox port (0: any free port)")
+    up.add_argument("--portal-port", type=int, default=None, help="portal port (default TRESTLE_PORTAL_PORT or 4300)")
     up.add_argument("--no-serve", action="store_true", help="do not serve deployments (use a work pool and workers)")
     up.add_argument("--timezone", help="time zone of the schedules (default TRESTLE_TIMEZONE or Australia/Sydney)")
     up.set_defaults(handler=cmd_up)
@@ -401,6 +409,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_portal(args: argparse.Namespace) -> int:
+    from trestle.portal import serve
+
+    # The address shapes the sign-in redirect URI, so flags set the settings rather than bypass them.
+    if args.host:
+        os.environ["TRESTLE_PORTAL_HOST"] = args.host
+    if args.port is not None:
+        os.environ["TRESTLE_PORTAL_PORT"] = str(args.port)
+    serve()
+    return EXIT_OK
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from trestle.deployments.up import UpOptions, up
     from trestle.settings import install_settings
@@ -418,6 +438,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         serve=not args.no_serve,
         timezone=args.timezone,
         public_url=args.public_url,
+        portal_port=args.portal_port,
     )
     return up(options)
 

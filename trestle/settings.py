@@ -195,7 +195,47 @@ class SyncSettings(BaseModel):
         return value
 
 
-SECTIONS = ("procore", "xero", "email", "sync")
+def _split_list(value: Any) -> Any:
+    """``"a, b"`` from the environment → ``["a", "b"]``; lists pass through."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class PortalSettings(BaseModel):
+    """The portal (``trestle portal``): where it listens and who may enter (per pair in ``[pairs.NAME.portal]``).
+
+    People are named by Procore user id or login email. Sign-in uses the ``[procore]`` app's
+    credentials, whose redirect URI must be ``<public_url>/auth/callback``.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(4300, ge=0, le=65535)
+    public_url: str | None = Field(None, description="the address browsers use (default http://host:port)")
+    session_secret: SecretStr | None = Field(None, description="signs session cookies (default: a key kept in home)")
+    session_minutes: int = Field(480, ge=5, le=7 * 24 * 60)
+    allowed_users: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Procore user ids or emails who may see this pair"
+    )
+    allow_erp_accountants: bool = Field(False, description="also admit the company's ERP integrated accountants")
+    run_users: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="of those, who may start runs (ids or emails)"
+    )
+
+    _lists = field_validator("allowed_users", "run_users", mode="before")(_split_list)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value)
+
+    @property
+    def base_url(self) -> str:
+        """The portal's address as browsers see it."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+SECTIONS = ("procore", "xero", "email", "sync", "portal")
 PAIR_NAME = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 
 
@@ -210,6 +250,7 @@ class PairSettings(BaseModel):
     email: dict[str, Any] = Field(default_factory=dict)
     sync: dict[str, Any] = Field(default_factory=dict)
     schedules: dict[str, Any] = Field(default_factory=dict, description="[pairs.NAME.schedules.DEPLOYMENT] tables")
+    portal: dict[str, Any] = Field(default_factory=dict)
 
 
 class _TrestleSources(BaseSettings):
@@ -269,6 +310,8 @@ class TrestleSettings(_TrestleSources):
         except (KeyError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Australia/Sydney)") from None
         return value
+
+    portal: PortalSettings = Field(default_factory=PortalSettings)
 
     @model_validator(mode="before")
     @classmethod

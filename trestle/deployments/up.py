@@ -2,7 +2,7 @@
 
 Starts, in order: the sandboxes (unless real Procore and Xero are configured), the link store's
 schema, a Prefect server on 127.0.0.1 with its UI, the ``trestle`` process work pool (for
-``prefect deploy --all`` and workers), and ``trestle serve`` with every deployment. It prints
+``prefect deploy --all`` and workers), ``trestle serve`` with every deployment, and the portal. It prints
 where everything is and, on Ctrl-C or SIGTERM, stops everything it started, newest first.
 
 With ``PREFECT_SERVER_API_AUTH_STRING=user:password`` in its environment the server requires
@@ -33,9 +33,10 @@ from trestle.deployments.local import (
     StartupError,
     ensure_process_work_pool,
     exposure_warning,
+    free_port,
     start_prefect_server,
 )
-from trestle.settings import ConfigError, install_settings, load_settings, pair_names
+from trestle.settings import ConfigError, PortalSettings, install_settings, load_settings, pair_names
 
 
 @dataclass
@@ -53,6 +54,7 @@ class UpOptions:
     serve: bool = True
     timezone: str | None = None
     public_url: str | None = None  # the UI's address for other machines' browsers (default: this machine's)
+    portal_port: int | None = None  # None: the [portal] setting; 0: any free port
 
 
 def up(options: UpOptions, *, ready: threading.Event | None = None, stop: threading.Event | None = None) -> int:
@@ -86,6 +88,7 @@ def _start_everything(options: UpOptions, started: list[Any]) -> list[str]:
     os.environ.setdefault("TRESTLE_PROJECT_DIR", str(Path.cwd()))
     lines = []
     if _wants_sandbox(options):
+        from trestle.sandbox.procore.authorize import sandbox_portal_env
         from trestle.sandbox.server import start_sandboxes
 
         sandboxes = start_sandboxes(
@@ -97,6 +100,7 @@ def _start_everything(options: UpOptions, started: list[Any]) -> list[str]:
         )
         started.append(sandboxes)
         os.environ.update(sandboxes.env)
+        os.environ.update({key: value for key, value in sandbox_portal_env().items() if key not in os.environ})
         lines.append(f"Sandboxes:   Xero {sandboxes.xero.url}, Procore {sandboxes.procore.url} ({options.dataset})")
     settings = install_settings()
     engine = make_engine(settings.database_url or "")
@@ -130,6 +134,7 @@ def _start_everything(options: UpOptions, started: list[Any]) -> list[str]:
         lines.append(f"Deployments: {expected} served by this process (schedules in the UI's Deployments page)")
     else:
         lines.append(f"Deployments: none served; `prefect deploy --all` then `prefect worker start --pool {WORK_POOL}`")
+    lines.insert(1, _start_portal(options, settings.portal, started))
     lines += [
         f"Logs:        {home / 'logs'}",
         f"Other shells: export PREFECT_API_URL={server.api_url}"
@@ -137,6 +142,28 @@ def _start_everything(options: UpOptions, started: list[Any]) -> list[str]:
         "Ctrl-C stops everything.",
     ]
     return lines
+
+
+def _start_portal(options: UpOptions, portal: PortalSettings, started: list[Any], timeout: float = 60) -> str:
+    """Start ``trestle portal`` as a child and wait until its sign-in page answers; the line to print."""
+    port = portal.port if options.portal_port is None else options.portal_port
+    portal = portal.model_copy(update={"port": port or free_port(portal.host)})
+    argv = [sys.executable, "-m", "trestle.cli", "portal", "--port", str(portal.port)]
+    child = ChildProcess.start("trestle portal", argv, env=os.environ, log_path=options.home / "logs" / "portal.log")
+    started.append(child)
+    deadline = time.monotonic() + timeout
+    local = f"http://{portal.host}:{portal.port}"
+    while True:
+        if not child.running:
+            raise StartupError(f"trestle portal exited with code {child.process.returncode}:\n{child.log_tail()}")
+        try:
+            if httpx.get(f"{local}/login", timeout=5).status_code == 200:
+                return f"Portal:      {portal.base_url}   (sign in with Procore)"
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise StartupError(f"trestle portal did not answer within {timeout:.0f} s:\n{child.log_tail()}")
+        time.sleep(0.5)
 
 
 def _wants_sandbox(options: UpOptions) -> bool:

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..common import WRITE_METHODS, SandboxRuntime, install_common
 from ..scenario import build_scenario
-from . import routes_commitments, routes_company, routes_cost_codes, routes_invoicing, web
+from . import authorize, routes_commitments, routes_company, routes_cost_codes, routes_invoicing, web
 from .auth import DEFAULT_TOKEN_TTL, OAuthServer, oauth_router
 from .guard import RateLimiter, RateLimits, install_guard
 from .seed import build_state
@@ -130,6 +130,7 @@ def create_app(
         is_api_path=is_api_path,
     )
     _install_error_answers(app)
+    authorize.install(app, oauth)  # people signing in (the portal); before the app-grant routes
     app.include_router(oauth_router(oauth))
     for module in (routes_company, routes_cost_codes, routes_commitments, routes_invoicing):
         app.include_router(module.router)
