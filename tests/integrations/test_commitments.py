@@ -106,6 +106,7 @@ def test_every_issue_code_has_a_fix() -> None:
         "commitment.not_approved",
         "commitment.vendor_not_integrated",
         "commitment.no_lines",
+        "commitment.non_positive_total",
         "commitment.invalid_cost_code",
         "commitment.cancelled_po_approved",
         "commitment.po_billed",

@@ -19,8 +19,10 @@ SUBMITTED in Xero; an AUTHORISED or BILLED one is left alone and reported
 
 Skipped with a review issue, checked in this order: project not integrated; not approved;
 vendor not linked to a Xero contact (``commitment.vendor_not_integrated``); no lines
-(``commitment.no_lines``); any line whose cost code is missing, outside the standard list or
-without a Xero "Cost Code" option (``commitment.invalid_cost_code``, naming every such line).
+(``commitment.no_lines``); lines adding up to zero or less (``commitment.non_positive_total``:
+a purchase order for nothing or for a negative amount is not one); any line whose cost code is
+missing, outside the standard list or without a Xero "Cost Code" option
+(``commitment.invalid_cost_code``, naming every such line).
 
 The purchase order: Contact = the vendor's linked contact; Date = the contract date (Xero's
 today when Procore has none); Reference = "<number> - <title>"; DeliveryDate = the purchase
@@ -48,12 +50,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from trestle.clients.procore import CommitmentKind
 from trestle.integrations.lookups import COMMITMENT, Lookups
 from trestle.integrations.xero_documents import SourceLine, XeroLineMapper, reference
-from trestle.models.procore import Commitment
+from trestle.models.procore import Commitment, CommitmentLineItem
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
 
 KINDS: tuple[CommitmentKind, ...] = ("work_order", "purchase_order")
@@ -106,6 +109,8 @@ class CommitmentsIntegration(Integration):
         "sends the purchase order.",
         "commitment.no_lines": "Add the schedule of values to the commitment in Procore (at least one line with "
         "a cost code and an amount).",
+        "commitment.non_positive_total": "Correct the schedule of values in Procore so the lines add up to more "
+        "than zero (a reduction belongs in a change order); the next run sends the purchase order.",
         "commitment.invalid_cost_code": "Use cost codes from the company's standard cost code list on every line "
         "(the message names the lines), and let the cost codes integration create their Xero 'Cost Code' options.",
         "commitment.cancelled_po_approved": "The commitment was voided or terminated in Procore but its purchase "
@@ -270,6 +275,16 @@ class CommitmentsIntegration(Integration):
             return
         if not commitment.line_items:
             self._flag(record, "commitment.no_lines", f"The {source.kind_label} has no schedule of values lines.")
+            return
+        total = sum((_line_total(line) for line in commitment.line_items), Decimal(0))
+        if total <= 0:
+            self._flag(
+                record,
+                "commitment.non_positive_total",
+                f"The {source.kind_label}'s lines add up to {total:.2f}; only a total above zero is sent to Xero "
+                "as a purchase order.",
+                total=str(total),
+            )
 
     # -------------------------------------------------------------------- map
     def map(self, record: Record) -> dict[str, Any]:
@@ -388,3 +403,10 @@ class CommitmentsIntegration(Integration):
 
 def _nested_id(ref: Any) -> int | None:
     return getattr(ref, "id", None) if ref is not None else None
+
+
+def _line_total(line: CommitmentLineItem) -> Decimal:
+    """A line's amount, or quantity × unit cost when Procore sent no amount."""
+    if line.amount is not None:
+        return line.amount
+    return (line.quantity or Decimal(0)) * (line.unit_cost or Decimal(0))
