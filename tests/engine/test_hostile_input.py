@@ -14,10 +14,11 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+from trestle.flows.vendors import vendors_flow
+
 from tests.integrations.apis import procore_api, xero_api
 from trestle.cli import run_flow
 from trestle.db import make_engine
-from trestle.flows.vendors import vendors_flow
 from trestle.models.store import LinkStore
 
 HOSTILE_NAMES = [
@@ -96,3 +97,47 @@ def test_hostile_contacts_are_synced_or_named_issues_and_the_run_goes_on(
 
     again = run_flow(vendors_flow, notify=False)["integrations"]["vendors"]
     assert again["created"] == 0 and again["failed"] == 0, "a rerun writes nothing twice"
+
+
+def test_zero_and_negative_commitments_are_named_issues_not_purchase_orders(trestle_env: dict[str, str]) -> None:
+    """A commitment adding up to −500.00 or 0.00 is never sent to Xero; a good one beside it is."""
+    from tests.integrations.test_commitments import ProcoreWorld, link_dependencies, names, store
+    from tests.integrations.test_commitments import run as run_integration
+
+    link_dependencies()
+    links = store(trestle_env)
+    cost_code_names = names(links.links("cost_code"))
+    contacts = {link.procore_id for link in links.links("vendor")}
+    project_id = int(sorted(names(links.links("project")))[0])
+    with procore_api(trestle_env) as procore:
+        world = ProcoreWorld(procore, project_id)
+        company = {"company_id": trestle_env["TRESTLE_PROCORE_COMPANY_ID"]}
+        vendor = next(
+            int(v["id"]) for v in procore.get("/rest/v1.0/vendors", params=company).json() if str(v["id"]) in contacts
+        )
+        codes = procore.get("/rest/v1.0/cost_codes", params={"project_id": project_id}).json()
+        code = next(c["id"] for c in codes if str(c.get("standard_cost_code_id")) in cost_code_names)
+
+        def line(amount: str) -> dict[str, Any]:
+            return {"description": "Works", "amount": amount, "cost_code_id": code}
+
+        negative = world.commitment("work_order", "Approved", [line("-500.00")], number="SC-H1", vendor_id=vendor)
+        zero = world.commitment(
+            "work_order", "Approved", [line("250.00"), line("-250.00")], number="SC-H2", vendor_id=vendor
+        )
+        good = world.commitment(
+            "work_order", "Approved", [line("0.005"), line("99.995")], number="SC-H3", vendor_id=vendor
+        )
+
+    report = run_integration("commitments")
+    assert report["outcome"] == "issues" and report["failed"] == 0, report
+    linked = {link.procore_id for link in links.links("commitment")}
+    issues = {issue.record_id: issue for issue in links.open_issues(integration="commitments")}
+    for commitment_id, total, code in (
+        (negative, "-500.00", "commitment.negative_total"),
+        (zero, "0.00", "commitment.zero_total"),
+    ):
+        assert issues[commitment_id].code == code
+        assert f"add up to {total}" in issues[commitment_id].message
+        assert commitment_id not in linked, "no purchase order was sent"
+    assert good in linked, "the good commitment beside them was sent"

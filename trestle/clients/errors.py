@@ -40,48 +40,66 @@ import traceback
 from collections.abc import Iterable
 from typing import Any
 
+_KEYWORDS = ("access_token", "refresh_token", "id_token", "client_secret", "password", "authorization")
 _SECRET_PATTERNS = (
     re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
-    re.compile(
-        r"(?i)(\"?(?:access_token|refresh_token|id_token|client_secret|password|authorization)\"?\s*[:=]\s*\"?)"
-        r"[^\"&,\s}]+"
-    ),
+    re.compile(rf"(?i)(\"?(?:{'|'.join(_KEYWORDS)})\"?\s*[:=]\s*\"?)" r"[^\"&,\s}]+"),
     re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@"),  # scheme://user:password@host
 )
 _EXCERPT_LENGTH = 200
 _SHORTEST_SECRET = 6  # shorter values would mask ordinary words; they are not credentials anyway
-_REMEMBERED_LIMIT = 256  # a long-lived server issues many tokens: keep the newest
+_REMEMBERED_LIMIT = 64  # a long-lived server issues many tokens: keep the newest (older ones have expired)
 
 _remembered: dict[str, None] = {}
+_remembered_pattern: re.Pattern[str] | None = None
 _remembered_lock = threading.Lock()
 _record_factory_installed = False
 
 
 def remember_secrets(*secrets: str | None) -> None:
     """Have :func:`redact` (and so every log record from now on) mask each of ``secrets``."""
-    global _record_factory_installed
+    global _record_factory_installed, _remembered_pattern
     with _remembered_lock:
+        changed = False
         for secret in secrets:
-            if secret and len(secret) >= _SHORTEST_SECRET:
-                _remembered.pop(secret, None)
-                _remembered[secret] = None
+            if not secret or len(secret) < _SHORTEST_SECRET:
+                continue
+            if secret in _remembered:  # recently used again: the last to be forgotten
+                del _remembered[secret]
+            else:
+                changed = True
+            _remembered[secret] = None
         while len(_remembered) > _REMEMBERED_LIMIT:
             del _remembered[next(iter(_remembered))]
+            changed = True
+        if changed:
+            _remembered_pattern = _alternation(_remembered)
         if not _record_factory_installed:
             _install_record_factory()
             _record_factory_installed = True
 
 
+def _alternation(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    ordered = sorted(set(secrets), key=len, reverse=True)  # a longer secret containing a shorter one first
+    return re.compile("|".join(re.escape(secret) for secret in ordered)) if ordered else None
+
+
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """Mask credentials in ``text``: bearer/basic values, token-looking key/value pairs, URL
     passwords, ``secrets`` and every remembered secret."""
-    with _remembered_lock:
-        known = [*_remembered]
-    for secret in sorted({*known, *(s for s in secrets if s)}, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    text = _SECRET_PATTERNS[0].sub(lambda m: f"{m.group(1)} ***", text)
-    text = _SECRET_PATTERNS[1].sub(lambda m: f"{m.group(1)}***", text)
-    return _SECRET_PATTERNS[2].sub(lambda m: f"{m.group(1)}***@", text)
+    extra = [secret for secret in secrets if secret]
+    if extra:
+        text = _alternation(extra).sub("***", text)  # type: ignore[union-attr]
+    if _remembered_pattern is not None:
+        text = _remembered_pattern.sub("***", text)
+    lowered = text.lower()
+    if "bearer" in lowered or "basic" in lowered:
+        text = _SECRET_PATTERNS[0].sub(lambda m: f"{m.group(1)} ***", text)
+    if any(keyword in lowered for keyword in _KEYWORDS):
+        text = _SECRET_PATTERNS[1].sub(lambda m: f"{m.group(1)}***", text)
+    if "://" in text and "@" in text:
+        text = _SECRET_PATTERNS[2].sub(lambda m: f"{m.group(1)}***@", text)
+    return text
 
 
 def describe_exception(exc: BaseException) -> str:

@@ -54,9 +54,9 @@ from decimal import Decimal
 from typing import Any
 
 from trestle.clients.procore import CommitmentKind
-from trestle.integrations.lookups import COMMITMENT, Lookups, money
+from trestle.integrations.lookups import COMMITMENT, Lookups
 from trestle.integrations.xero_documents import SourceLine, XeroLineMapper, reference
-from trestle.models.procore import Commitment
+from trestle.models.procore import Commitment, CommitmentLineItem
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
 
@@ -353,6 +353,24 @@ class CommitmentsIntegration(Integration):
             return
         if not commitment.line_items:
             self._flag(record, "commitment.no_lines", f"The {source.kind_label} has no schedule of values lines.")
+            return
+        total = sum((_line_total(line) for line in commitment.line_items), Decimal(0))
+        if total < 0:  # Xero has no negative purchase order
+            self._flag(
+                record,
+                "commitment.negative_total",
+                f"The {source.kind_label}'s lines add up to {total:.2f}; a Xero purchase order cannot total less "
+                "than zero, so it was not sent.",
+                total=str(total),
+            )
+        elif total == 0:  # an order of nothing orders nothing
+            self._flag(
+                record,
+                "commitment.zero_total",
+                f"The {source.kind_label}'s lines add up to {total:.2f}, so there is nothing to order; it was not "
+                "sent.",
+                total=str(total),
+            )
 
     # -------------------------------------------------------------------- map
     def map(self, record: Record) -> dict[str, Any]:
@@ -383,24 +401,6 @@ class CommitmentsIntegration(Integration):
                 + "; ".join(problem.sentence() for problem in problems),
                 lines=[problem.line for problem in problems],
                 cost_codes=[problem.cost_code for problem in problems],
-            )
-            return {}
-        total = sum((money(line.amount) for line in lines), Decimal("0.00"))
-        if total < 0:  # Xero has no negative purchase order
-            self._flag(
-                record,
-                "commitment.negative_total",
-                f"The {source.kind_label}'s lines total {total}, and a Xero purchase order cannot total less than "
-                "zero; it was not sent.",
-                total=total,
-            )
-            return {}
-        if total == 0:  # an order of nothing orders nothing
-            self._flag(
-                record,
-                "commitment.zero_total",
-                f"The {source.kind_label}'s lines total 0.00, so there is nothing to order; it was not sent.",
-                total=total,
             )
             return {}
         vendor_id = commitment.vendor.id if commitment.vendor else None
@@ -489,3 +489,10 @@ class CommitmentsIntegration(Integration):
 
 def _nested_id(ref: Any) -> int | None:
     return getattr(ref, "id", None) if ref is not None else None
+
+
+def _line_total(line: CommitmentLineItem) -> Decimal:
+    """A line's amount, or quantity × unit cost when Procore sent no amount."""
+    if line.amount is not None:
+        return line.amount
+    return (line.quantity or Decimal(0)) * (line.unit_cost or Decimal(0))
