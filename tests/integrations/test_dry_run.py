@@ -52,11 +52,7 @@ def _unsent_project_with_commitments() -> str:
 
     scenario = build_scenario("small", 1)
     per_project = Counter(commitment.project_key for commitment in scenario.commitments)
-    candidates = [
-        p
-        for p in scenario.projects
-        if p.active and p.number and not p.xero_option and not p.planted
-    ]
+    candidates = [p for p in scenario.projects if p.active and p.number and not p.xero_option and not p.planted]
     return max(candidates, key=lambda p: per_project[p.key]).number or ""
 
 
