@@ -13,7 +13,7 @@ from tests.notifications.reports import (
     medium_night_report,
     nightly_report,
 )
-from trestle.models.report import RunReport
+from trestle.models.report import RecordOutcome, RunReport
 from trestle.notifications.render import render_markdown, render_summary
 
 BLOCK_TAGS = {"td", "th", "tr", "div", "p", "li", "ul", "h1", "h2", "h3", "br", "table", "title"}
@@ -251,3 +251,22 @@ def test_only_web_addresses_become_links() -> None:
 
     assert not [href for href in facts.links if not href.startswith("https://")]
     assert "No-ABN Plumbing" in facts.text
+
+
+def test_a_record_not_written_without_an_issue_needs_action_too() -> None:
+    report = many_records_report(3)
+    report.integrations[0].add(
+        RecordOutcome(
+            action="failed",
+            entity="vendor",
+            label="Lost Vendor",
+            source_system="procore",
+            source_id="x",
+            target_system="xero",
+            reason="Procore returned no result",
+        )
+    )
+    text = render_summary(report).text
+    needs_action = text[text.index("== Needs action (1) ==") : text.index("== What changed")]
+    assert "These records could not be written" in needs_action
+    assert "- Lost Vendor [vendor]: Procore returned no result" in needs_action

@@ -169,6 +169,8 @@ class SummaryView:
     totals: list[tuple[str, int]]
     problems: int
     waiting_count: int
+    action_count: int = 0
+    """Records under "Needs action": open problems plus records not written for another reason."""
     errors: list[tuple[str, str]] = field(default_factory=list)
     action: list[IssueGroup] = field(default_factory=list)
     waiting: list[IssueGroup] = field(default_factory=list)
@@ -351,4 +353,5 @@ def build_view(
             view.action.append(group)
         view.waiting.extend(_groups(item, True, waiting_records, tz))
         view.integrations.append(_integration_view(item, dry_run, first_records))
+    view.action_count = sum(group.count for group in view.action)
     return view
