@@ -122,7 +122,8 @@ def test_a_bad_schedule_names_its_setting(configured: Path, table: str, named: s
     configured.write_text(table + "\n[pairs.bolt]\n")
     with pytest.raises(ConfigError) as raised:
         deployments_yaml()
-    assert named in str(raised.value) and reason in str(raised.value), str(raised.value)
+    assert f"{named} (" in str(raised.value) or f"{named}:" in str(raised.value), str(raised.value)
+    assert reason in str(raised.value), str(raised.value)
 
 
 def test_without_configuration_the_catalog_defaults_apply(configured: Path) -> None:

@@ -77,8 +77,12 @@ class ScheduleSettings(BaseModel):
     def _valid_cron(cls, value: str | None) -> str | None:
         if value is not None:
             from prefect.client.schemas.schedules import CronSchedule
+            from pydantic import ValidationError
 
-            CronSchedule(cron=value)  # the rules the Prefect server applies
+            try:
+                CronSchedule(cron=value)  # the rules the Prefect server applies
+            except ValidationError as exc:
+                raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
         return value
 
     @field_validator("timezone")

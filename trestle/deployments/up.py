@@ -36,6 +36,7 @@ from trestle.deployments.local import (
     free_port,
     start_prefect_server,
 )
+from trestle.deployments.schedules import schedules_for
 from trestle.settings import ConfigError, PortalSettings, install_settings, load_settings, pair_names
 
 
@@ -103,6 +104,7 @@ def _start_everything(options: UpOptions, started: list[Any]) -> list[str]:
         os.environ.update({key: value for key, value in sandbox_portal_env().items() if key not in os.environ})
         lines.append(f"Sandboxes:   Xero {sandboxes.xero.url}, Procore {sandboxes.procore.url} ({options.dataset})")
     settings = install_settings()
+    schedules_for(deployment_specs(pair_names()), options.timezone)  # a bad schedule fails here, named
     engine = make_engine(settings.database_url or "")
     upgrade(engine)
     lines.append(f"Link store:  {engine.url.render_as_string(hide_password=True)}")
