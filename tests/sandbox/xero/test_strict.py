@@ -42,6 +42,13 @@ def test_undocumented_query_parameter_is_refused(api: httpx.Client, xero: XeroSa
     assert _violation(api.get("/Invoices", params={"Page": 1}), 400)["Field"] == "query parameter 'Page'"
 
 
+def test_if_modified_since_where_xero_ignores_it_is_refused(api: httpx.Client) -> None:
+    headers = {"If-Modified-Since": "2026-01-01T00:00:00"}
+    body = _violation(api.get("/TrackingCategories", headers=headers), 400)
+    assert (body["Operation"], body["Field"]) == ("GET /TrackingCategories", "header 'if-modified-since'")
+    assert api.get("/Contacts", params={"page": 1}, headers=headers).status_code == 200
+
+
 def test_query_values_must_have_the_documented_type(api: httpx.Client) -> None:
     body = _violation(api.get("/Invoices", params={"page": "first"}), 400)
     assert body["Field"] == "query parameter 'page'" and "integer" in body["Message"]
@@ -89,6 +96,10 @@ def test_out_of_schema_answer_fails_loudly(api: httpx.Client, xero: XeroSandbox)
     invoice["DueDate"] = "2026-10-31"  # an ISO string where Xero sends /Date()/
     body = _violation(api.get(f"/Invoices/{invoice['InvoiceID']}"), 500)
     assert body["Field"] == "Invoices[0].DueDate"
+    invoice["DueDate"] = date(2026, 10, 31)
+    invoice["ApprovedBy"] = "Site manager"  # a field no schema declares: a client must never rely on it
+    body = _violation(api.get(f"/Invoices/{invoice['InvoiceID']}"), 500)
+    assert body["Field"] == "Invoices[0].ApprovedBy" and "not declared" in body["Message"]
 
 
 def test_lenient_mode_checks_nothing(api: httpx.Client, lenient: XeroSandbox) -> None:

@@ -35,7 +35,7 @@ class DocumentKind:
     store: str
     types: tuple[str, ...]
     create_statuses: frozenset[str]
-    error_flag: str
+    error_flag: str | None  # None where the spec's schema declares no such flag (purchase orders)
     text_fields: tuple[str, ...]
     date_fields: tuple[str, ...]
 
@@ -70,7 +70,7 @@ PURCHASE_ORDER = DocumentKind(
     "purchase_orders",
     (),
     frozenset({"DRAFT", "SUBMITTED", "AUTHORISED", "BILLED"}),
-    "HasErrors",
+    None,
     (*_COMMON_TEXT, "DeliveryAddress", "AttentionTo", "Telephone", "DeliveryInstructions"),
     ("Date", "DeliveryDate", "ExpectedArrivalDate"),
 )

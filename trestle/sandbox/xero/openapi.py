@@ -62,6 +62,7 @@ class Operation:
     template: str
     operation_id: str
     query: dict[str, dict[str, Any]]
+    headers: frozenset[str]  # documented header parameters, lower case
     body: dict[str, Any] | None
     responses: dict[str, dict[str, Any] | None]
     pattern: re.Pattern[str] = field(repr=False)
@@ -131,6 +132,7 @@ class SpecDocument:
                     template=template,
                     operation_id=op.get("operationId", ""),
                     query={p["name"]: p.get("schema", {}) for p in parameters if p.get("in") == "query"},
+                    headers=frozenset(p["name"].lower() for p in parameters if p.get("in") == "header"),
                     body=body_schema,
                     responses=responses,
                     pattern=_template_pattern(template, ignore_case=ignore_case),

@@ -6,13 +6,16 @@ mode (``SandboxRuntime.strict``, on unless ``trestle sandbox --lenient``) closes
 
 * **Requests** to ``/api.xro/2.0/*`` and ``/connections`` must name a documented operation
   (method + path template), use only its documented query parameters with values of the
-  documented type, and send a JSON body whose every field (at any depth) is declared by the
-  operation's request schema and whose values have the declared types. A request that breaks this
+  documented type, send ``If-Modified-Since`` and ``Idempotency-Key`` only where documented, and
+  send a JSON body whose every field (at any depth) is declared by the operation's request schema
+  and whose values have the declared types. A request that breaks this
   is refused with **400** ``{"Type": "StrictModeViolation", "Operation", "Field", "Message"}``
   before anything runs. 400 and not 500: the request is at fault, and a client must not retry it.
 * **Answers** must have a status documented for the operation (or one of
   :data:`UNDOCUMENTED_STATUSES`, which Xero sends on every operation although the document lists
-  none of them) and a body valid against the schema of that status, ``/Date()/`` formats included.
+  none of them) and a body valid against the schema of that status, ``/Date()/`` formats included;
+  a successful answer may carry no field the schema does not declare (but the few in
+  :data:`UNDECLARED_ANSWER_FIELDS`).
   The elements a ``ValidationException`` echoes are also checked against the element schema of
   the request (the ``Element`` schema itself declares only the IDs). A bad answer is replaced by
   **500** with the same body shape, so the test that caused it fails; the write behind it has
@@ -28,7 +31,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,10 +53,21 @@ logger = logging.getLogger("trestle.sandbox.xero.strict")
 
 VIOLATION_TYPE = "StrictModeViolation"
 IDENTITY_PREFIX = "/connections"
+# Headers that change what Xero does where they are documented, and are silently ignored elsewhere
+# (If-Modified-Since on TrackingCategories, say): sending one to an operation without it is refused.
+CHECKED_HEADERS = ("if-modified-since", "idempotency-key")
 # Statuses Xero answers on any operation that the document never lists (API_NOTES.md section 7):
 # 401/403 problem documents, the plain-text 404, 413 for bodies over 3.5 MB, 429 rate limits and
 # the server's own failures. Their bodies have no schema to check.
 UNDOCUMENTED_STATUSES = frozenset({401, 403, 404, 413, 429, 500, 503, 504})
+# Fields a successful answer may carry although no schema declares them, each seen on the real API:
+# the envelope every answer has (all of the document's own examples show it), and the state flags
+# tracking options carry (API_NOTES.md section 8). Anything else undeclared is a violation, so the
+# client can never come to rely on it. Indices are written ``[]``.
+UNDECLARED_ANSWER_FIELDS = (
+    re.compile(r"^(Id|Status|ProviderName|DateTimeUTC)$"),
+    re.compile(r"^(TrackingCategories\[\]\.)?Options\[\]\.(IsActive|IsArchived|IsDeleted)$"),
+)
 
 
 @dataclass(frozen=True)
@@ -101,8 +116,13 @@ def _first_schema_error(
     return where, message
 
 
-def check_request(spec: SpecDocument, op: Operation, query: list[tuple[str, str]], body: bytes) -> Violation | None:
+def check_request(
+    spec: SpecDocument, op: Operation, query: list[tuple[str, str]], body: bytes, headers: Mapping[str, str]
+) -> Violation | None:
     """The first way this request departs from ``op``, or None."""
+    for name in CHECKED_HEADERS:
+        if name in headers and name not in op.headers:
+            return Violation(op.key, f"header {name!r}", "not documented for this operation", "request")
     for name, value in query:
         if name not in op.query:
             documented = ", ".join(sorted(op.query)) or "none"
@@ -149,9 +169,18 @@ def check_response(
     except ValueError:
         return Violation(op.key, "(body)", "body is not valid JSON", "response")
     found = _first_schema_error(spec, schema, payload, response=True)
+    if found is None and status < 300:
+        found = _undeclared_field(spec, schema, payload)
     if found is None and status == 400 and op.body is not None:
         found = _echo_error(spec, op, payload, request_body)
     return Violation(op.key, found[0], found[1], "response") if found else None
+
+
+def _undeclared_field(spec: SpecDocument, schema: dict[str, Any], payload: Any) -> tuple[str, str] | None:
+    for where in spec.unknown_fields(payload, schema):
+        if not any(allowed.match(re.sub(r"\[\d+\]", "[]", where)) for allowed in UNDECLARED_ANSWER_FIELDS):
+            return where, "field not declared by the response schema"
+    return None
 
 
 def _echo_error(spec: SpecDocument, op: Operation, payload: Any, request_body: bytes) -> tuple[str, str] | None:
@@ -189,7 +218,7 @@ def install_strict_mode(app: FastAPI, runtime: SandboxRuntime) -> None:
             )
             return _record(app, violation)
         body = await request.body() if request.method in {"PUT", "POST", "PATCH"} else b""
-        violation = check_request(spec, op, request.query_params.multi_items(), body)
+        violation = check_request(spec, op, request.query_params.multi_items(), body, request.headers)
         if violation is not None:
             return _record(app, violation)
         response = await call_next(request)

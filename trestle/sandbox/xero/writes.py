@@ -103,13 +103,20 @@ def echoed(value: Any, key: str = "") -> Any:
 _UNREADABLE = object()
 
 
-def failed_element(element: Record, messages: list[str], flag: str) -> Record:
-    """A failing element echoed back with its validation errors."""
-    return echoed(element) | {
-        flag: True,
-        "StatusAttributeString": "ERROR",
-        "ValidationErrors": [{"Message": message} for message in messages],
-    }
+def failed_element(element: Record, messages: list[str], flag: str | None) -> Record:
+    """A failing element echoed back with its validation errors (and its error flag, if it has one)."""
+    return (
+        echoed(element)
+        | _flagged(flag, True)
+        | {
+            "StatusAttributeString": "ERROR",
+            "ValidationErrors": [{"Message": message} for message in messages],
+        }
+    )
+
+
+def _flagged(flag: str | None, value: bool) -> Record:
+    return {flag: value} if flag else {}
 
 
 def validation_exception(elements: list[Record]) -> Response:
@@ -132,7 +139,7 @@ def run_batch(
     apply: Callable[[Record], Record],
     present: Callable[[Record], Record],
     *,
-    flag: str,
+    flag: str | None,
 ) -> Response:
     """Apply every element, then answer per ``summarizeErrors``."""
     summarize = summarize_errors(request)
@@ -147,7 +154,7 @@ def run_batch(
             answers.append(failure)
             continue
         if not summarize:
-            view = view | {flag: False, "StatusAttributeString": "OK", "ValidationErrors": []}
+            view = view | _flagged(flag, False) | {"StatusAttributeString": "OK", "ValidationErrors": []}
         answers.append(view)
     if summarize and failures:
         return validation_exception(failures)
@@ -155,7 +162,12 @@ def run_batch(
 
 
 def run_single(
-    plural: str, element: Record, apply: Callable[[Record], Record], present: Callable[[Record], Record], *, flag: str
+    plural: str,
+    element: Record,
+    apply: Callable[[Record], Record],
+    present: Callable[[Record], Record],
+    *,
+    flag: str | None,
 ) -> Response:
     """Apply one element (``POST /{Collection}/{id}`` and friends)."""
     try:
