@@ -14,7 +14,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from trestle.flows.vendors import vendors_flow
+from trestle.flows.integrations import vendors_flow
 
 from tests.integrations.apis import procore_api, xero_api
 from trestle.cli import run_flow

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pycountry
-from trestle.flows.vendors import vendors_flow
+from trestle.flows.integrations import vendors_flow
 
 from tests.integrations.apis import procore_api, xero_api
 from trestle.cli import run_flow
