@@ -45,10 +45,7 @@ PREFIX = "strict mode"
 #: The v1.1 direct cost create documents line items keyed by ``wbs_code_id`` with ``manual_amount``;
 #: the extract has no operation to find a WBS code, so Trestle still sends ``cost_code_id``/``amount``
 #: (which ``POST …/direct_costs/{id}/line_items`` documents) until it moves to that two-step write.
-#: The vendor sync documents the tax number as ``business_register_attributes: {type, identifier}``;
-#: Trestle still writes ``business_id`` (a read-only attribute of the vendor record).
 TOLERATED_BODY_FIELDS: dict[str, frozenset[str]] = {
-    "PATCH /rest/v1.0/vendors/sync": frozenset({"updates[].business_id"}),
     "POST /rest/v1.1/projects/{project_id}/direct_costs": frozenset(
         f"direct_cost.line_items[].{name}" for name in ("amount", "cost_code_id", "line_item_type_id", "tax_code_id")
     ),
