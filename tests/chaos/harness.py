@@ -235,7 +235,8 @@ class Books:
         self._add(("procore project", name, bool(project.get("origin_id"))), 0)
         costs = procore.get(f"/rest/v1.1/projects/{project_id}/direct_costs", params={"per_page": 1000}).json()
         for cost in costs:
-            vendor = (cost.get("vendor") or {}).get("name")
+            vendor = cost.get("vendor")  # the list sends the vendor's name (the spec's list schema)
+            vendor = vendor if isinstance(vendor, str) or vendor is None else vendor.get("name")
             self._add(("procore direct cost", name, vendor, cost.get("invoice_number")), cost.get("grand_total"))
         for kind in ("work_order_contracts", "purchase_order_contracts"):
             contracts = procore.get(f"/rest/v1.0/{kind}", params={"project_id": project_id, "per_page": 1000})
