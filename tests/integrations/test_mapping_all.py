@@ -317,7 +317,9 @@ PAYMENT_CHECKS: dict[str, Check] = {
     ),
     "payment_number": _payment_number,
     "payment_method": lambda s, t, _: _write_only(s, t, "payment_method", "electronic"),
-    "notes": lambda s, t, _: differs("notes", t.get("notes"), f"Paid in Xero: {s['payment']['Reference']}"),
+    "notes": lambda s, t, _: differs(
+        "notes", t.get("notes"), ": ".join(p for p in ("Paid in Xero", s["payment"].get("Reference")) if p)
+    ),
     "origin_id": lambda s, t, _: differs("origin_id", t.get("origin_id"), s["payment"]["PaymentID"]),
     "amount": lambda s, t, _: differs("amount", cents(t.get("amount") or 0), _cost_share(s)),
 }
@@ -457,14 +459,15 @@ def change_sources(env: dict[str, str]) -> dict[str, str]:
         assert approved.status_code == 200, approved.text
         total = Decimal(str(approved.json()["Invoices"][0]["Total"]))
         first = cents(total * Decimal("0.37"))
-        for when, amount, reference in (("2026-10-05", first, "EFT 1"), ("2026-10-20", total - first, "EFT 2")):
+        # The second part has no reference, so its notes are the plain "Paid in Xero".
+        parts = (("2026-10-05", first, {"Reference": "EFT 1"}), ("2026-10-20", total - first, {}))
+        for when, amount, reference in parts:
             payment = {
                 "Invoice": {"InvoiceID": claim_bill},
                 "Account": {"Code": "090"},
                 "Date": when,
                 "Amount": float(amount),
-                "Reference": reference,
-            }
+            } | reference
             paid = world.xero.put("/Payments", json={"Payments": [payment]})
             assert paid.status_code == 200, paid.text
         changed["payments"] = claim_bill
