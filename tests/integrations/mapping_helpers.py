@@ -33,6 +33,11 @@ def cents(value: Any) -> Decimal:
     return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def iso_date(value: Any) -> date | None:
+    """A Procore date or date-time (ISO text) as a date."""
+    return date.fromisoformat(str(value)[:10]) if value else None
+
+
 def xero_date(value: Any) -> date | None:
     """A Xero date (``/Date(…)/`` or ISO) as a date."""
     return parse_ms_date(value) if value else None
