@@ -14,11 +14,10 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from trestle.flows.integrations import vendors_flow
-
 from tests.integrations.apis import procore_api, xero_api
 from trestle.cli import run_flow
 from trestle.db import make_engine
+from trestle.flows.integrations import vendors_flow
 from trestle.models.store import LinkStore
 
 HOSTILE_NAMES = [

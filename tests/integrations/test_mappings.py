@@ -3,16 +3,17 @@ vendors: the Xero contacts and the Procore vendors are both read back over the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pycountry
-from trestle.flows.integrations import vendors_flow
 
 from tests.integrations.apis import procore_api, xero_api
 from trestle.cli import run_flow
-from trestle.integrations.vendors import normalize_tax_number, postal_address, resolve_region
-from trestle.models.xero import Contact
+from trestle.flows import get_flow
+from trestle.integrations.vendors import VendorsIntegration, normalize_tax_number, postal_address, resolve_region
+from trestle.models.xero import Address, Contact
 
 
 def _procore_vendors(procore: httpx.Client, company_id: str) -> dict[str, dict[str, Any]]:
@@ -25,35 +26,59 @@ def _contacts(xero: httpx.Client) -> dict[str, Contact]:
     return {item["ContactID"]: Contact.model_validate(item) for item in raw}
 
 
-def expected_vendor(contact: Contact) -> dict[str, Any]:
-    """The README's table, written out independently of the integration's ``map``."""
-    expected: dict[str, Any] = {"origin_id": contact.contact_id, "name": contact.name}
-    if contact.contact_number:
-        expected["origin_code"] = contact.contact_number
-    if contact.email_address:
-        expected["email_address"] = contact.email_address
-    if contact.tax_number:
-        expected["business_id"] = contact.tax_number
+def _phone(contact: Contact) -> str | None:
     phone = next((p for p in contact.phones or [] if p.phone_type == "DEFAULT" and p.phone_number), None)
-    if phone is not None:
-        parts = (phone.phone_country_code, phone.phone_area_code, phone.phone_number)
-        expected["business_phone"] = " ".join(part for part in parts if part)
+    if phone is None:
+        return None
+    parts = (phone.phone_country_code, phone.phone_area_code, phone.phone_number)
+    return " ".join(part for part in parts if part)
+
+
+def _address(contact: Contact) -> str | None:
     address = postal_address(contact)
-    if address is not None:
-        lines = [line for line in (address.address_line1, address.address_line2, address.address_line3) if line]
-        if lines:
-            expected["address"] = ", ".join(lines)
-        if address.city:
-            expected["city"] = address.city
-        if address.postal_code:
-            expected["zip"] = address.postal_code
-        country = pycountry.countries.get(alpha_2=(address.country or "").upper()) or pycountry.countries.get(
-            alpha_3=(address.country or "").upper()
-        )
-        if country is not None:
-            expected["country_code"] = country.alpha_2
-            if address.region:
-                expected["state_code"] = resolve_region(country, address.region)
+    if address is None:
+        return None
+    lines = [line for line in (address.address_line1, address.address_line2, address.address_line3) if line]
+    return ", ".join(lines) or None
+
+
+def _country(contact: Contact) -> pycountry.db.Country | None:
+    address = postal_address(contact)
+    code = ((address.country if address else None) or "").upper()
+    return pycountry.countries.get(alpha_2=code) or pycountry.countries.get(alpha_3=code) if code else None
+
+
+def _state(contact: Contact) -> str | None:
+    address, country = postal_address(contact), _country(contact)
+    return resolve_region(country, address.region) if country is not None and address and address.region else None
+
+
+# The README's table, written out independently of the integration's ``map``: Procore field → its
+# value for a contact (None: nothing is sent). Keyed like VendorsIntegration.mapping, which the
+# test walks, so a mapped field without an entry here fails.
+EXPECTED_BY_FIELD: dict[str, Callable[[Contact], Any]] = {
+    "origin_id": lambda contact: contact.contact_id,
+    "origin_code": lambda contact: contact.contact_number or None,
+    "name": lambda contact: contact.name,
+    "address": _address,
+    "city": lambda contact: (postal_address(contact) or Address()).city or None,
+    "zip": lambda contact: (postal_address(contact) or Address()).postal_code or None,
+    "country_code": lambda contact: country.alpha_2 if (country := _country(contact)) else None,
+    "state_code": _state,
+    "business_phone": _phone,
+    "email_address": lambda contact: contact.email_address or None,
+    "business_id": lambda contact: contact.tax_number or None,
+}
+
+
+def expected_vendor(contact: Contact) -> dict[str, Any]:
+    """Every mapped Procore field the contact gives a value to, and that value."""
+    expected = {}
+    for row in VendorsIntegration.mapping:
+        assert row.target in EXPECTED_BY_FIELD, f"no expected value for the mapped vendor field {row.target!r}"
+        value = EXPECTED_BY_FIELD[row.target](contact)
+        if value is not None:
+            expected[row.target] = value
     return expected
 
 
@@ -74,7 +99,7 @@ def test_every_mapped_vendor_field_reaches_procore_on_create_and_update(trestle_
     company_id = trestle_env["TRESTLE_PROCORE_COMPANY_ID"]
     before = set(_procore_vendors(procore, company_id))
 
-    first = run_flow(vendors_flow, notify=False)["integrations"]["vendors"]
+    first = run_flow(get_flow("vendors"), notify=False)["integrations"]["vendors"]
     assert first["created"] > 0
     contacts, vendors = _contacts(xero), _procore_vendors(procore, company_id)
     created = set(vendors) - before
@@ -106,7 +131,7 @@ def test_every_mapped_vendor_field_reaches_procore_on_create_and_update(trestle_
         ],
     }
     xero.post("/Contacts", json={"Contacts": [update]}).raise_for_status()
-    second = run_flow(vendors_flow, notify=False)["integrations"]["vendors"]
+    second = run_flow(get_flow("vendors"), notify=False)["integrations"]["vendors"]
     assert second["updated"] >= 1
     contacts, vendors = _contacts(xero), _procore_vendors(procore, company_id)
     assert expected_vendor(contacts[target])["state_code"] == "TAS"

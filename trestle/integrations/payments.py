@@ -91,7 +91,7 @@ class PaymentsIntegration(Integration):
         FieldMap("contract_id, requisition_id", "the commitment and claim behind the bill"),
         FieldMap("payment_number", "the payment's position among the bill's payments (1, 2, …)"),
         FieldMap("payment_method", "`electronic`"),
-        FieldMap("notes", "`Paid in Xero: <Reference>`"),
+        FieldMap("notes", "`Paid in Xero: <Reference>` (`Paid in Xero` when the payment has no reference)"),
         FieldMap("origin_id", "PaymentID"),
         FieldMap(
             "amount",
