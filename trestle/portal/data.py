@@ -22,12 +22,11 @@ from sqlalchemy.orm import Session as DbSession
 
 from trestle.integrations import REGISTRY, integration
 from trestle.links import WebLinks
-from trestle.models.store import LinkStore, as_utc
+from trestle.models.store import LinkStore
 from trestle.models.tables import Link, ReviewIssue, Run, WriteIntent
 from trestle.settings import TrestleSettings
 from trestle.tasks.engine import Integration
-
-SYSTEM_NAMES = {"procore": "Procore", "xero": "Xero"}
+from trestle.timeutil import to_utc
 
 
 @dataclass
@@ -292,15 +291,15 @@ def _runs_at(db: DbSession, pair: str, moments: list[datetime]) -> list[Run]:
     """Runs of ``pair`` that were under way at any of ``moments`` (a write, an issue seen, a link made)."""
     if not moments:
         return []
-    moments = [as_utc(moment) for moment in moments]
+    moments = [to_utc(moment) for moment in moments]
     start, end = min(moments), max(moments)
     candidates = db.scalars(
         select(Run).where(Run.pair == pair, Run.started_at <= end).order_by(Run.started_at.desc()).limit(500)
     )
     touched = []
     for run in candidates:
-        finished = as_utc(run.finished_at) if run.finished_at else None
-        began = as_utc(run.started_at)
+        finished = to_utc(run.finished_at) if run.finished_at else None
+        began = to_utc(run.started_at)
         if finished is not None and finished < start:
             continue
         if any(began <= moment and (finished is None or moment <= finished) for moment in moments):
@@ -324,4 +323,4 @@ def run_totals(run: Run) -> dict[str, int]:
 def run_seconds(run: Run) -> float | None:
     if run.finished_at is None:
         return None
-    return (as_utc(run.finished_at) - as_utc(run.started_at)).total_seconds()
+    return (to_utc(run.finished_at) - to_utc(run.started_at)).total_seconds()
