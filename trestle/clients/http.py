@@ -138,7 +138,7 @@ class RestClient:
         timeout: float | httpx.Timeout = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
-        rand: Callable[[], float] = random.random,
+        rand: Callable[[], float] | None = None,
         user_agent: str = "trestle/0.1",
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -148,7 +148,7 @@ class RestClient:
         self.usage = usage or ApiUsage()
         self.sleep = sleep
         self.monotonic = monotonic
-        self.rand = rand
+        self.rand = rand or random.random
         if not isinstance(timeout, httpx.Timeout):
             timeout = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
         self._http = httpx.Client(
