@@ -42,9 +42,11 @@ test: $(STAMP)
 chaos: $(STAMP)
 	TRESTLE_CHAOS=full $(BIN)/pytest -s tests/chaos $(PYTEST_ARGS)
 
+# Style and types: ruff, then mypy (strict) over trestle/ as configured in pyproject.toml.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

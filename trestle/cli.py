@@ -392,7 +392,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from trestle.settings import pair_names
 
     # With several pairs and none chosen, check them all: each has its own credentials.
-    pairs = [None] if os.environ.get("TRESTLE_PAIR") else pair_names() or [None]
+    pairs: list[str | None] = [None] if os.environ.get("TRESTLE_PAIR") else [*pair_names()] or [None]
     checks = []
     for pair in pairs:
         for check in run_checks(pair=pair):

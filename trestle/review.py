@@ -17,6 +17,7 @@ from typing import Any
 from trestle.models.tables import ReviewIssue
 from trestle.notifications.issues import is_waiting, issue_fix, issue_meaning
 from trestle.notifications.words import show_time, zone
+from trestle.timeutil import to_utc
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,7 @@ class ReviewFilter:
 
 def age(issue: ReviewIssue, now: datetime) -> timedelta:
     """How long ``issue`` has been open (stored times are UTC, naive on SQLite)."""
-    first = issue.first_seen if issue.first_seen.tzinfo else issue.first_seen.replace(tzinfo=UTC)
-    return now - first
+    return now - to_utc(issue.first_seen)
 
 
 def load_issues(store: Any, wanted: ReviewFilter, now: datetime | None = None) -> list[ReviewIssue]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -488,7 +488,8 @@ def resolve_secret_blocks(settings: TrestleSettings) -> None:
 
         setting = env_name((section_name, field_name + "_block"))
         try:
-            value = Secret.load(block_name).get()
+            # Settings load in sync code, where load() returns the block itself, never a coroutine.
+            value = cast("Secret[Any]", Secret.load(block_name)).get()
         except Exception as exc:  # missing block, no API: say which setting and block
             if not PREFECT_API_URL.value():  # only this machine's temporary Prefect database was searched
                 raise ConfigError(

@@ -172,7 +172,7 @@ class _OAuthTokenClient:
     def request_tokens(self, form: dict[str, str], *, previous_refresh: str | None = None) -> TokenSet:
         secrets = (self._client_secret, form.get("refresh_token"))
         data = dict(form)
-        auth: httpx.BasicAuth | None = None
+        auth = httpx.Auth()  # the base class sends the request unchanged
         if self.credentials_in == "basic":
             auth = httpx.BasicAuth(self.client_id, self._client_secret)
         else:

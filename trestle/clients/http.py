@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -42,6 +42,8 @@ from trestle.clients.errors import (
 )
 from trestle.clients.pacing import ApiUsage, NoPacing, RateLimitPacer
 from trestle.clients.paging import Paginator
+from trestle.jsonable import exact_number
+from trestle.timeutil import to_utc as to_utc  # still imported from here by the two clients
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +75,7 @@ class RetryPolicy:
         """Seconds to wait before attempt ``attempt + 1``: ``Retry-After`` (capped) or jittered backoff."""
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after)
-        backoff = min(self.backoff_base * 2 ** (attempt - 1), self.backoff_max)
+        backoff = min(self.backoff_base * 2.0 ** (attempt - 1), self.backoff_max)
         return backoff * (1 + self.jitter * (2 * rand() - 1))
 
 
@@ -100,9 +102,7 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(when.timestamp() - now(), 0.0)
+    return max(to_utc(when).timestamp() - now(), 0.0)
 
 
 def connect_reason(exc: httpx.TransportError) -> str:
@@ -115,11 +115,6 @@ def connect_reason(exc: httpx.TransportError) -> str:
     if "refused" in text:
         return "connection refused"
     return str(exc) or type(exc).__name__
-
-
-def to_utc(value: datetime) -> datetime:
-    """An aware UTC datetime (naive values are taken as UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class RestClient:
@@ -143,7 +138,7 @@ class RestClient:
         timeout: float | httpx.Timeout = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
-        rand: Callable[[], float] = random.random,
+        rand: Callable[[], float] | None = None,
         user_agent: str = "trestle/0.1",
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -153,7 +148,7 @@ class RestClient:
         self.usage = usage or ApiUsage()
         self.sleep = sleep
         self.monotonic = monotonic
-        self.rand = rand
+        self.rand = rand or random.random
         if not isinstance(timeout, httpx.Timeout):
             timeout = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
         self._http = httpx.Client(
@@ -290,7 +285,7 @@ class RestClient:
     def _encode_json(self, payload: Any) -> bytes:
         def encode_other(value: Any) -> Any:
             if isinstance(value, Decimal):
-                return float(value)
+                return exact_number(value)
             if isinstance(value, datetime):
                 return value.isoformat()
             raise TypeError(f"cannot encode {type(value).__name__} as JSON")

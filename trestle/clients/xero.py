@@ -92,7 +92,7 @@ class XeroClient(RestClient):
             transport=transport,
             timeout=timeout,
             **timing,
-            **({"rand": rand} if rand is not None else {}),
+            rand=rand,
         )
         self.identity_url = identity_url.rstrip("/")
         self.tenant_id = tenant_id

@@ -7,10 +7,11 @@ are turned here into one :class:`BatchResult` per input element, in input order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from trestle.batching import chunked as chunked  # still imported from here by the Xero client
 from trestle.clients.errors import ValidationFailed
 from trestle.models.xero import XeroModel
 
@@ -19,7 +20,6 @@ BATCH_SIZE = 50
 MAX_IDEMPOTENCY_KEY = 128
 
 ModelT = TypeVar("ModelT", bound=XeroModel)
-T = TypeVar("T")
 
 
 @dataclass
@@ -45,12 +45,6 @@ class Collection:
     path: str
     envelope: str
     match_keys: tuple[str, ...]
-
-
-def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    """Consecutive slices of at most ``size`` items."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def idempotency_keys(key: str, chunks: int) -> list[str]:

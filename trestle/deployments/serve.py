@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
-from prefect.deployments.runner import EntrypointType
+from prefect.types.entrypoint import EntrypointType
 
 from trestle.deployments.catalog import deployment_specs
 from trestle.deployments.schedules import schedules_for

@@ -10,8 +10,10 @@ run of its deployment already due ends at once as Completed ("superseded"). Ad-h
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from trestle.timeutil import to_utc, utcnow
 
 logger = logging.getLogger("trestle.flows")
 
@@ -55,8 +57,7 @@ def superseded_reason(grace: timedelta = DEFAULT_GRACE) -> str | None:
         return None
     if not deployment_id or not scheduled:
         return None
-    scheduled = scheduled if scheduled.tzinfo else scheduled.replace(tzinfo=UTC)
-    now = datetime.now(UTC)
+    scheduled, now = to_utc(scheduled), utcnow()
     if now - scheduled < grace:
         return None
     try:

@@ -56,10 +56,11 @@ from trestle.clients.errors import (
     TransportError,
 )
 from trestle.integrations.lookups import DIRECT_COST, PROGRESS_CLAIM, Lookups, money
+from trestle.jsonable import jsonable
 from trestle.models.store import PendingIntent
 from trestle.models.xero import Invoice, LineItem
 from trestle.tasks.declaration import FieldMap, IssueCode
-from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult, jsonable
+from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
 
 PAGE_SIZE = 1000
 LIVE_STATUSES = ("AUTHORISED", "PAID")

@@ -45,6 +45,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from trestle.batching import chunked
 from trestle.clients.procore import CommitmentKind
 from trestle.clients.xero_batch import BatchResult
 from trestle.integrations.lookups import PROGRESS_CLAIM, Lookups, money
@@ -294,8 +295,7 @@ class ProgressClaimsIntegration(Integration):
         credits = [doc_id for doc_id in linked if doc_id and self.doc_types.get(doc_id) == CREDIT_NOTE]
         for invoice in self.ctx.xero.get_invoices(bills):
             self.current_docs[invoice.invoice_id or ""] = invoice
-        for start in range(0, len(credits), CREDIT_NOTE_QUERY_CHUNK):
-            chunk = credits[start : start + CREDIT_NOTE_QUERY_CHUNK]
+        for chunk in chunked(credits, CREDIT_NOTE_QUERY_CHUNK):
             where = " OR ".join(f'CreditNoteID==Guid("{credit_id}")' for credit_id in chunk)
             for note in self.ctx.xero.iter_credit_notes(where=where):
                 self.current_docs[note.credit_note_id or ""] = note

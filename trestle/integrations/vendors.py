@@ -20,6 +20,7 @@ from typing import Any
 import pycountry
 from rapidfuzz import fuzz, process
 
+from trestle.batching import chunked
 from trestle.models.procore import Vendor
 from trestle.models.xero import Address, Contact
 from trestle.tasks.declaration import FieldMap, IssueCode
@@ -253,8 +254,8 @@ class VendorsIntegration(Integration):
             yield Page(batch, high_water=high_water)
         if since is not None:  # new members whose contact did not change: adding to a group is not an edit
             unseen = sorted(self.members - seen - self.linked_sources)
-            for start in range(0, len(unseen), PAGE_SIZE):
-                records = self.fetch_by_ids(unseen[start : start + PAGE_SIZE])
+            for ids in chunked(unseen, PAGE_SIZE):
+                records = self.fetch_by_ids(ids)
                 if records:
                     yield Page(records, stream="new-members")
 

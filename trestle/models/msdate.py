@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
+from trestle.timeutil import to_utc
+
 _MS_DATE = re.compile(r"^\\?/Date\((?P<ms>-?\d+)(?P<offset>[+-]\d{4})?\)\\?/$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -48,9 +50,7 @@ def parse_ms_date(value: str) -> date:
 
 def format_ms_datetime(value: datetime, *, with_offset: bool = True) -> str:
     """Format an aware (or UTC-naive) datetime as ``/Date(ms+0000)/``."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    ms = (value - _EPOCH) // timedelta(milliseconds=1)
+    ms = (to_utc(value) - _EPOCH) // timedelta(milliseconds=1)
     return f"/Date({ms}+0000)/" if with_offset else f"/Date({ms})/"
 
 

@@ -11,18 +11,18 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, delete, or_, select, update
+from sqlalchemy import CursorResult, Engine, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from trestle.clients.http import to_utc
-from trestle.models.tables import Cursor, Link, OAuthToken, ReviewIssue, Run, RunLock, WriteIntent, utcnow
+from trestle.models.tables import Cursor, Link, OAuthToken, ReviewIssue, Run, RunLock, WriteIntent
+from trestle.timeutil import to_utc, utcnow
 
 
 class LockHeld(Exception):
@@ -364,11 +364,14 @@ class LinkStore:
                     session.flush()
                     return True
                 if row.holder == holder or row.expires_at <= now or _holder_is_dead(row.holder):
-                    result = session.execute(
-                        update(RunLock)
-                        .where(RunLock.name == full_name, RunLock.holder == row.holder)
-                        .values(holder=holder, acquired_at=now, expires_at=now + ttl)
-                    )
+                    result = cast(
+                        CursorResult[Any],
+                        session.execute(
+                            update(RunLock)
+                            .where(RunLock.name == full_name, RunLock.holder == row.holder)
+                            .values(holder=holder, acquired_at=now, expires_at=now + ttl)
+                        ),
+                    )  # an UPDATE's result is a CursorResult; Session.execute is typed for SELECTs
                     return result.rowcount == 1
                 return False
         except (IntegrityError, OperationalError):
@@ -502,15 +505,3 @@ def _pending(row: WriteIntent) -> PendingIntent:
         attempts=row.attempts,
         created_at=row.created_at,
     )
-
-
-def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    """Split ``items`` into lists of at most ``size``."""
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel, to_pascal
 
+from trestle.jsonable import exact_number
 from trestle.models.msdate import is_ms_date, parse_ms_date, parse_ms_datetime
 
 
@@ -36,20 +37,13 @@ def _xero_datetime(value: Any) -> Any:
     return value
 
 
-def _money_to_number(value: Decimal) -> float:
-    number = float(value)
-    if Decimal(repr(number)) != value:
-        raise ValueError(f"{value} cannot be sent as an exact JSON number")
-    return number
-
-
 XeroDate = Annotated[date, BeforeValidator(_xero_date)]
 """A date-only field: ``/Date()/`` read in the offset it carries, or ``YYYY-MM-DD``."""
 
 XeroDateTime = Annotated[datetime, BeforeValidator(_xero_datetime)]
 """A timestamp: ``/Date()/`` (aware, in its offset) or ISO-8601."""
 
-Money = Annotated[Decimal, PlainSerializer(_money_to_number, return_type=float, when_used="json")]
+Money = Annotated[Decimal, PlainSerializer(exact_number, return_type=float, when_used="json")]
 """An exact amount, written to the wire as a JSON number."""
 
 

@@ -181,7 +181,7 @@ class SummaryView:
 
 def _links(outcome: RecordOutcome) -> list[Link]:
     pairs = ((outcome.source_system, outcome.source_url), (outcome.target_system, outcome.target_url))
-    return [Link(system_name(system), url) for system, url in pairs if web_url(url)]
+    return [Link(system_name(system), link) for system, url in pairs if (link := web_url(url))]
 
 
 def record_row(outcome: RecordOutcome, dry_run: bool) -> RecordRow:

@@ -13,6 +13,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from trestle.timeutil import to_utc
+
 XERO_DAY_LIMIT = 5000
 """Calls Xero allows one app per organisation in a rolling day (Xero's documented limit)."""
 
@@ -119,9 +121,7 @@ def show_time(moment: datetime | None, tz: ZoneInfo | None = None) -> str:
     """A timestamp to the minute in ``tz`` with its abbreviation (``2025-03-04 13:00 AEDT``)."""
     if moment is None:
         return "–"
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(tz or UTC)
+    local = to_utc(moment).astimezone(tz or UTC)
     return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
 
 

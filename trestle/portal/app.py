@@ -158,13 +158,13 @@ def create_app(config: PortalConfig | None = None) -> FastAPI:
             return response
         except LoginFailed as exc:
             return _page(request, "message.html", {"title": "Sign-in failed", "message": str(exc)}, status=502)
-        response = RedirectResponse("/review", status_code=303)
+        signed_in = RedirectResponse("/review", status_code=303)
         lifetime = config.portal.session_minutes * 60
         _set_cookie(
-            response, SESSION_COOKIE, config.signer.session_cookie(session, lifetime), lifetime, config.secure_cookies
+            signed_in, SESSION_COOKIE, config.signer.session_cookie(session, lifetime), lifetime, config.secure_cookies
         )
-        response.delete_cookie(LOGIN_COOKIE)
-        return response
+        signed_in.delete_cookie(LOGIN_COOKIE)
+        return signed_in
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:
@@ -194,7 +194,7 @@ def create_app(config: PortalConfig | None = None) -> FastAPI:
         visible = session.can_see(pair) and pair in links
         view = data.record(config.engine, links[pair], pair, entity, record_id) if visible else None
         if view is None:
-            context = {"title": "Not found", "message": "No such record in the pairs you may see."}
+            context: dict[str, Any] = {"title": "Not found", "message": "No such record in the pairs you may see."}
             return page(request, session, "message.html", context, status=404)
         context = {"title": view.label, "record": view, "flow_run_url": runs.flow_run_url}
         return page(request, session, "record.html", context)
@@ -245,7 +245,7 @@ def create_app(config: PortalConfig | None = None) -> FastAPI:
         except runs.RunNotStarted:
             progress = None
         if progress is None or (progress.parameters.get("pair") or "default") != pair:
-            context = {"title": "Not found", "message": "No such run in the pairs you may see."}
+            context: dict[str, Any] = {"title": "Not found", "message": "No such run in the pairs you may see."}
             return page(request, session, "message.html", context, status=404)
         context = {
             "title": f"Run {progress.name}",

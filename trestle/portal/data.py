@@ -27,8 +27,7 @@ from trestle.models.store import LinkStore
 from trestle.models.tables import Link, ReviewIssue, Run, WriteIntent
 from trestle.settings import TrestleSettings
 from trestle.tasks.engine import Integration
-
-SYSTEM_NAMES = {"procore": "Procore", "xero": "Xero"}
+from trestle.timeutil import to_utc
 
 
 @dataclass

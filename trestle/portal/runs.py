@@ -109,7 +109,7 @@ async def progress(flow_run_id: str) -> Progress:
         flow_run_id=flow_run_id,
         name=flow_run.name,
         deployment_id=str(flow_run.deployment_id) if flow_run.deployment_id else None,
-        state=state.name if state else "Unknown",
+        state=state.name if state and state.name else "Unknown",
         message=state.message if state else None,
         final=bool(state and state.is_final()),
         parameters=dict(flow_run.parameters or {}),

@@ -28,11 +28,10 @@ class Specification:
 def specification(name: str) -> Specification:
     """The specification of integration ``name`` (KeyError if unknown)."""
     cls = integration(name)
-    names = {"procore": "Procore", "xero": "Xero"}
     return Specification(
         name=cls.name,
         title=cls.title,
-        direction=f"{names[cls.source_system]} → {names[cls.target_system]}",
+        direction=cls.direction_text(),
         entity=cls.entity,
         source_system=cls.source_system,
         target_system=cls.target_system,

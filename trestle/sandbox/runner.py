@@ -33,8 +33,7 @@ def serve_in_thread(
 ) -> RunningServer:
     """Start ``app`` on ``host:port`` (0 picks a free port) and return once it accepts connections."""
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # the main thread owns signals
+    server = uvicorn.Server(config)  # off the main thread uvicorn leaves signal handling alone
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout

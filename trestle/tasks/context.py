@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine
 
@@ -176,6 +176,7 @@ class RunContext:
 
     def _authenticator(self, system: str) -> Authenticator:
         settings = self.settings.xero if system == "xero" else self.settings.procore
+        credentials_in: Literal["basic", "body"]
         if system == "xero":
             token_url = f"{self.settings.xero.identity_url}/connect/token"
             credentials_in = "basic"

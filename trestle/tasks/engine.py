@@ -16,10 +16,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from trestle.jsonable import jsonable
 from trestle.models.report import FieldChange
 from trestle.models.store import IssueIn, LinkRow, PendingIntent
 from trestle.tasks.declaration import SYSTEM_NAMES, FieldMap, IssueCode, Schedule, System
@@ -279,20 +279,6 @@ class Integration(ABC):
 
     def target_id_of(self, link: LinkRow) -> str:
         return link.xero_id if self.source_system == "procore" else link.procore_id
-
-
-def jsonable(value: Any) -> Any:
-    """A JSON-safe copy: Decimal → float (money round-trips at 2 dp), dates → ISO strings."""
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    if isinstance(value, Decimal):
-        as_float = float(value)
-        return as_float if Decimal(repr(as_float)) == value else str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
 
 
 def fingerprint(payload: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from prefect import task
 
+from trestle.batching import chunked
 from trestle.clients.errors import DailyLimitExceeded, describe_exception
 from trestle.integrations.lookups import Lookups
 from trestle.models.report import IntegrationReport, IssueView, SystemUsage
@@ -106,8 +107,8 @@ def _run_stages(run: PipelineRun) -> None:
         logs.count_batch(run, batch, pages=len(parts))
     run.recheck_ids |= _ids_with_open_issues(run)
     recheck = sorted(run.recheck_ids - run.processed)
-    for start in range(0, len(recheck), RECHECK_BATCH):
-        records = integration.fetch_by_ids(recheck[start : start + RECHECK_BATCH])
+    for ids in chunked(recheck, RECHECK_BATCH):
+        records = integration.fetch_by_ids(ids)
         if records:
             _process(run, recheck_page := Page(records, stream="recheck"), number)
             number += 1
@@ -185,7 +186,7 @@ def _record_run_level_issue(run: PipelineRun, issue: IssueIn | None, *, fix: str
 
 
 @task(name="report", task_run_name="report-{run.name}", **STAGE_OPTIONS)
-def report_stage(run: PipelineRun, usage_before: dict) -> IntegrationReport:
+def report_stage(run: PipelineRun, usage_before: dict[str, dict[str, Any]]) -> IntegrationReport:
     """Close the integration's report: its open issues, API usage, outcome."""
     report = run.report
     report.finished_at = datetime.now(UTC)
@@ -229,7 +230,7 @@ def report_stage(run: PipelineRun, usage_before: dict) -> IntegrationReport:
     return report
 
 
-def _usage_delta(before: dict, after: dict) -> dict[str, SystemUsage]:
+def _usage_delta(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> dict[str, SystemUsage]:
     usage: dict[str, SystemUsage] = {}
     for system, now in after.items():
         then = before.get(system, {})

@@ -22,6 +22,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import OperationalError
 
+from trestle.batching import chunked
 from trestle.clients.errors import (
     ConnectionFailedError,
     DailyLimitExceeded,
@@ -30,8 +31,9 @@ from trestle.clients.errors import (
     RetriableApiError,
     TransportError,
 )
+from trestle.jsonable import jsonable
 from trestle.models.report import RecordOutcome
-from trestle.models.store import IntentIn, chunked
+from trestle.models.store import IntentIn, PendingIntent
 from trestle.tasks.engine import (
     Page,
     Record,
@@ -41,7 +43,6 @@ from trestle.tasks.engine import (
     diff,
     fingerprint,
     idempotency_key,
-    jsonable,
 )
 from trestle.tasks.faults import crash_point
 from trestle.tasks.state import PipelineRun
@@ -84,9 +85,9 @@ def recover_stage(run: PipelineRun) -> int:
     pending = run.ctx.store.pending_intents(run.name)
     if not pending:
         return 0
-    batches: dict[str, list[Any]] = {}
-    for intent in pending:
-        batches.setdefault(intent.batch_key, []).append(intent)
+    batches: dict[str, list[PendingIntent]] = {}
+    for pending_intent in pending:
+        batches.setdefault(pending_intent.batch_key, []).append(pending_intent)
     finished = 0
     for intents in batches.values():
         try:
@@ -361,7 +362,7 @@ def _outcome(run: PipelineRun, record: Record) -> RecordOutcome:
         reason = LOST_RESPONSE if result.outcome_unknown else result.error
     target_id = record.target_id
     return RecordOutcome(
-        action=action,  # type: ignore[arg-type]
+        action=action,
         entity=integration.entity,
         label=record.label,
         source_system=integration.source_system,

@@ -148,7 +148,7 @@ def authorize_router(sign_ins: UserSignIns) -> APIRouter:
         (method, route.path): route.endpoint
         for route in oauth_router(sign_ins.oauth).routes
         if isinstance(route, APIRoute)
-        for method in route.methods
+        for method in route.methods or ()
     }
 
     def _check_request(params: dict[str, str]) -> Response | None:

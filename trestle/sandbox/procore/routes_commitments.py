@@ -107,6 +107,7 @@ def _register_commitment_routes(resource: str, type_name: str) -> None:
         return answer(views.line_item(state, record, line, embedded=False), status=201)
 
     def _line(record: Record, line_id: int) -> Record:
+        line: Record
         for line in record["line_items"]:
             if line["id"] == line_id:
                 return line

@@ -195,6 +195,7 @@ _LINES = "/rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}/line_it
 
 
 def _direct_cost_line(record: Record, line_id: int) -> Record:
+    line: Record
     for line in record["line_items"]:
         if line["id"] == line_id:
             return line

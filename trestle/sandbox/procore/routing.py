@@ -26,7 +26,8 @@ MAX_SYNC_ITEMS = 1000
 
 def state_of(request: Request) -> ProcoreState:
     """The live state of the app serving ``request``."""
-    return request.app.state.procore
+    state: ProcoreState = request.app.state.procore
+    return state
 
 
 def int_param(request: Request, name: str, *, required: bool = True) -> int | None:

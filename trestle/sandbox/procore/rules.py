@@ -182,7 +182,7 @@ def raise_if(errors: dict[str, list[str]]) -> None:
         raise ValidationFailed(errors)
 
 
-def check_enum(errors: dict[str, list[str]], values: dict[str, Any], name: str, allowed: tuple) -> None:
+def check_enum(errors: dict[str, list[str]], values: dict[str, Any], name: str, allowed: tuple[Any, ...]) -> None:
     """Record an error if ``values[name]`` is set but not one of ``allowed``."""
     if name in values and values[name] is not None and values[name] not in allowed:
         add_error(errors, name, f"must be one of: {', '.join(allowed)}")

@@ -53,6 +53,8 @@ TOLERATED_BODY_FIELDS: dict[str, frozenset[str]] = {
 
 
 def _known_shape(schema: dict[str, Any] | None) -> bool:
+    if schema is None:
+        return False
     return bool(schema) and not (schema.get("description") == NESTED_MARKER and not schema.get("properties"))
 
 

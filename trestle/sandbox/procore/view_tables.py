@@ -277,7 +277,7 @@ def view_for(method: str, path: str, requested: str | None) -> RequestedView:
     table = VIEW_TABLES.get(operation.key) if operation else None
     if table is None:
         return RequestedView()
-    name = requested if requested in table.views else table.default
+    name = requested if requested is not None and requested in table.views else table.default
     return RequestedView(name=name, view=table.views[name])
 
 

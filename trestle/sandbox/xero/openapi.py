@@ -172,7 +172,8 @@ class SpecDocument:
         key = str(target.get("x-objectArrayKey", "")).replace("_", "").lower()
         for name, prop in target.get("properties", {}).items():
             if key and name.lower() == key and self.resolve(prop).get("type") == "array":
-                return self.resolve(prop)["items"]
+                items: dict[str, Any] = self.resolve(prop)["items"]
+                return items
         return body
 
     def unknown_fields(self, instance: Any, schema: dict[str, Any], path: str = "") -> Iterator[str]:

@@ -45,7 +45,8 @@ def _target(state: XeroState, element: Record, problems: Problems) -> tuple[Docu
 
 def outstanding(kind: DocumentKind, doc: Record) -> Decimal:
     """What is still to pay on ``doc``."""
-    return doc["AmountDue"] if kind is INVOICE else doc["RemainingCredit"]
+    amount: Decimal = doc["AmountDue"] if kind is INVOICE else doc["RemainingCredit"]
+    return amount
 
 
 def create_payment(state: XeroState, element: Record) -> Record:

@@ -25,7 +25,8 @@ router = APIRouter(prefix=ACCOUNTING_PREFIX, include_in_schema=False)
 
 def state_of(request: Request) -> XeroState:
     """The live organisation behind this app."""
-    return request.app.state.xero
+    state: XeroState = request.app.state.xero
+    return state
 
 
 def _answer(plural: str, page_items: list[Record], pagination: dict[str, int] | None) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from trestle.naming import cost_code_option_name
 from trestle.sandbox.scenario import Scenario
@@ -20,7 +21,7 @@ from trestle.sandbox.xero.wire import money
 
 BANK_ACCOUNT_CODE = "090"
 # (code, name, type, tax type, extra fields)
-CHART_OF_ACCOUNTS: list[tuple[str, str, str, str, dict]] = [
+CHART_OF_ACCOUNTS: list[tuple[str, str, str, str, dict[str, Any]]] = [
     (
         "090",
         "Business Bank Account",

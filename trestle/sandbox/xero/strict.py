@@ -213,10 +213,10 @@ def install_strict_mode(app: FastAPI, runtime: SandboxRuntime) -> None:
         spec, path = located
         op = spec.match(request.method, path)
         if op is None:
-            violation = Violation(
+            unknown = Violation(
                 f"{request.method} {path}", "(path)", "no such operation in the official spec", "request"
             )
-            return _record(app, violation)
+            return _record(app, unknown)
         body = await request.body() if request.method in {"PUT", "POST", "PATCH"} else b""
         violation = check_request(spec, op, request.query_params.multi_items(), body, request.headers)
         if violation is not None:

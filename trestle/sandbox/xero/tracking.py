@@ -141,6 +141,7 @@ def delete_option(state: XeroState, category: Record, option: Record) -> Record:
 
 def find_option(category: Record, option_id: str) -> Record | None:
     """A non-deleted option of ``category`` by ID."""
+    option: Record
     for option in category["Options"]:
         if option["TrackingOptionID"] == normalise_id(option_id) and option["Status"] != "DELETED":
             return option
@@ -212,7 +213,7 @@ def resolve_line_tracking(state: XeroState, tracking: object, problems: Problems
     return resolved
 
 
-def _find_category(state: XeroState, item: dict) -> Record | None:
+def _find_category(state: XeroState, item: Record) -> Record | None:
     wanted_id = normalise_id(item.get("TrackingCategoryID"))
     wanted_name = str(item.get("Name") or "").strip().casefold()
     for category in state.tracking_categories.values():

@@ -38,7 +38,8 @@ def _missing(what: str) -> HTMLResponse:
 
 
 def _state(request: Request) -> XeroState:
-    return request.app.state.xero
+    state: XeroState = request.app.state.xero
+    return state
 
 
 def _document_page(state: XeroState, kind: DocumentKind, key: str | None) -> HTMLResponse:
@@ -72,7 +73,7 @@ async def contact_page(contact_id: str, request: Request) -> HTMLResponse:
     contact: Record | None = _state(request).contacts.get(normalise_id(contact_id))
     if contact is None:
         return _missing("contact")
-    street = next((a for a in contact.get("Addresses", []) if a.get("AddressType") == "STREET"), {})
+    street: Record = next((a for a in contact.get("Addresses", []) if a.get("AddressType") == "STREET"), {})
     address = ", ".join(
         str(street[k]) for k in ("AddressLine1", "City", "Region", "PostalCode", "Country") if street.get(k)
     )

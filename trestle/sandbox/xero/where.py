@@ -79,19 +79,19 @@ def comparable(value: Any) -> Any:
 def _compare(operator: str, left: Any, right: Any) -> bool:
     left, right = comparable(left), comparable(right)
     if operator in {"==", "="}:
-        return left == right
+        return bool(left == right)
     if operator == "!=":
-        return left != right
+        return bool(left != right)
     if left is None or right is None:
         return False
     try:
         if operator == ">":
-            return left > right
+            return bool(left > right)
         if operator == "<":
-            return left < right
+            return bool(left < right)
         if operator == ">=":
-            return left >= right
-        return left <= right
+            return bool(left >= right)
+        return bool(left <= right)
     except TypeError:
         return False
 
@@ -219,7 +219,8 @@ class _Parser:
         if len(parts) not in {3, 6}:
             raise WhereError("DateTime() takes year, month, day and optionally hour, minute, second")
         try:
-            return datetime(*(int(part) for part in parts), tzinfo=UTC)  # type: ignore[misc]
+            year, month, day, hour, minute, second = [int(part) for part in parts] + [0, 0, 0][: 6 - len(parts)]
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except ValueError as exc:
             raise WhereError(f"invalid DateTime: {exc}") from exc
 

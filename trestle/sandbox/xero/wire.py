@@ -104,7 +104,7 @@ def api_exception(type_name: str, message: str, status_code: int = 400, *, error
 
 def problem(status: int, title: str, detail: str) -> Response:
     """The identity layer's problem document for 401/403 (``Type`` is null, as Xero sends it)."""
-    body = {
+    body: dict[str, Any] = {
         "Type": None,
         "Title": title,
         "Status": status,

@@ -56,7 +56,7 @@ async def read_elements(request: Request, plural: str, *, bare_ok: bool = False)
     """The elements of a write: ``{"<Plural>": [...]}``, or one bare object where Xero allows it."""
     body = await read_json(request)
     if isinstance(body, dict) and isinstance(body.get(plural), list):
-        elements = body[plural]
+        elements: list[Record] = body[plural]
     elif bare_ok and isinstance(body, dict) and plural not in body:
         elements = [body]
     else:
@@ -105,7 +105,7 @@ _UNREADABLE = object()
 
 def failed_element(element: Record, messages: list[str], flag: str | None) -> Record:
     """A failing element echoed back with its validation errors (and its error flag, if it has one)."""
-    return (
+    failed: Record = (
         echoed(element)
         | _flagged(flag, True)
         | {
@@ -113,6 +113,7 @@ def failed_element(element: Record, messages: list[str], flag: str | None) -> Re
             "ValidationErrors": [{"Message": message} for message in messages],
         }
     )
+    return failed
 
 
 def _flagged(flag: str | None, value: bool) -> Record:
