@@ -43,7 +43,7 @@ from trestle.clients.errors import (
 from trestle.clients.pacing import ApiUsage, NoPacing, RateLimitPacer
 from trestle.clients.paging import Paginator
 from trestle.jsonable import exact_number
-from trestle.timeutil import to_utc as to_utc  # still imported from here by the two clients
+from trestle.timeutil import to_utc
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from trestle.clients.auth import Authenticator, ClientCredentialsAuthenticator
 from trestle.clients.errors import MalformedResponseError, excerpt
-from trestle.clients.http import ErrorDetail, RestClient, RetryPolicy, to_utc
+from trestle.clients.http import ErrorDetail, RestClient, RetryPolicy
 from trestle.clients.pacing import ApiUsage, ProcorePacer, RateLimitPacer
 from trestle.clients.paging import LinkHeaderPaginator, Paginator
 from trestle.models.procore import (
@@ -44,6 +44,7 @@ from trestle.models.procore import (
     TaxCode,
     Vendor,
 )
+from trestle.timeutil import to_utc
 
 PER_PAGE = 1000
 SYNC_BATCH_SIZE = 1000

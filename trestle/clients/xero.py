@@ -15,9 +15,10 @@ from typing import Any
 
 import httpx
 
+from trestle.batching import chunked
 from trestle.clients.auth import Authenticator, ClientCredentialsAuthenticator
 from trestle.clients.errors import MalformedResponseError, ValidationFailed, excerpt
-from trestle.clients.http import ErrorDetail, RestClient, RetryPolicy, to_utc
+from trestle.clients.http import ErrorDetail, RestClient, RetryPolicy
 from trestle.clients.pacing import ApiUsage, RateLimitPacer, XeroPacer
 from trestle.clients.paging import PageNumberPaginator, Paginator
 from trestle.clients.xero_batch import (
@@ -25,7 +26,6 @@ from trestle.clients.xero_batch import (
     BatchResult,
     Collection,
     ModelT,
-    chunked,
     element_result,
     idempotency_keys,
     summarised_results,
@@ -46,6 +46,7 @@ from trestle.models.xero import (
     XeroConnection,
     XeroModel,
 )
+from trestle.timeutil import to_utc
 
 ACCOUNTING = "/api.xro/2.0"
 MAX_PAGE_SIZE = 1000

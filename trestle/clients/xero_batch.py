@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from trestle.batching import chunked as chunked  # still imported from here by the Xero client
 from trestle.clients.errors import ValidationFailed
 from trestle.models.xero import XeroModel
 

@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session as DbSession
 
-from trestle.clients.http import to_utc
 from trestle.integrations import REGISTRY, integration
 from trestle.links import WebLinks
 from trestle.models.store import LinkStore
