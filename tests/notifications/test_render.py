@@ -14,6 +14,7 @@ from tests.notifications.reports import (
     nightly_report,
 )
 from trestle.models.report import RecordOutcome, RunReport
+from trestle.notifications.issues import issue_meaning
 from trestle.notifications.render import render_markdown, render_summary
 
 BLOCK_TAGS = {"td", "th", "tr", "div", "p", "li", "ul", "h1", "h2", "h3", "br", "table", "title"}
@@ -87,7 +88,7 @@ def test_needs_action_comes_first_grouped_by_code_with_meaning_and_fix() -> None
     text = facts.text
 
     assert text.index("Needs action (2)") < text.index("What changed")
-    assert "Commitments: A line's cost code is missing, not on the standard list, or not in Xero" in text
+    assert f"Commitments: {issue_meaning('commitment.invalid_cost_code')}" in text
     assert "How to fix it: Use cost codes from the company's standard cost code list on every line" in text
     assert "How to fix it: Add the ABN on the vendor's Company tab in Procore; the next run picks it up." in text
     for item in report.integrations:
@@ -141,7 +142,7 @@ def test_waiting_states_are_apart_and_not_counted_as_issues() -> None:
     assert "== Waiting (38) ==" in text
     assert text.index("== Needs action") < text.index("== Waiting") < text.index("== What changed")
     waiting = text[text.index("== Waiting") : text.index("== What changed")]
-    assert "Commitments: The commitment is not approved yet; it is sent once it is. (38)" in waiting
+    assert f"Commitments: {issue_meaning('commitment.not_approved')} (38)" in waiting
     assert "... and 28 more: trestle review --code commitment.not_approved" in waiting
     assert "not approved" not in text[: text.index("== Waiting")]
 
