@@ -202,8 +202,8 @@ def pay_progress_claim_bills(install: Install) -> None:
 class Books:
     """What both systems hold, by business key (never by id: the two installs' ids differ)."""
 
-    def __init__(self, install: Install) -> None:
-        env = install.sandboxes.env
+    def __init__(self, env: dict[str, str]) -> None:
+        """Read both sandboxes that ``env`` (an install's ``TRESTLE_*`` settings) points at."""
         self.records: Counter[tuple[Any, ...]] = Counter()
         self.amounts: dict[tuple[Any, ...], list[Decimal]] = {}
         with xero_api(env) as xero:
@@ -233,9 +233,10 @@ class Books:
     def _procore_project(self, procore: httpx.Client, project: dict[str, Any]) -> None:
         project_id, name = project["id"], project["name"]
         self._add(("procore project", name, bool(project.get("origin_id"))), 0)
-        costs = procore.get(f"/rest/v1.1/projects/{project_id}/direct_costs", params={"per_page": 1000}).json()
+        costs = _json_list(procore.get(f"/rest/v1.1/projects/{project_id}/direct_costs", params={"per_page": 1000}))
         for cost in costs:
-            vendor = (cost.get("vendor") or {}).get("name")
+            vendor = cost.get("vendor")  # the list schema's vendor is a string (its name); show's an object
+            vendor = vendor.get("name") if isinstance(vendor, dict) else vendor
             self._add(("procore direct cost", name, vendor, cost.get("invoice_number")), cost.get("grand_total"))
         for kind in ("work_order_contracts", "purchase_order_contracts"):
             contracts = procore.get(f"/rest/v1.0/{kind}", params={"project_id": project_id, "per_page": 1000})
@@ -264,6 +265,14 @@ class Books:
             elif sorted(self.amounts[key]) != sorted(reference.amounts[key]):
                 tally.amount_differences += 1
                 tally.details.append(f"amounts {self.amounts[key]} ≠ {reference.amounts[key]}: {key}")
+
+
+def _json_list(response: httpx.Response) -> list[dict[str, Any]]:
+    """A list answer's rows; any other answer fails loudly (a books reading must never be partial)."""
+    rows = response.json()
+    if response.status_code != 200 or not isinstance(rows, list):
+        raise AssertionError(f"{response.request.url} answered {response.status_code}: {response.text[:500]}")
+    return rows
 
 
 def _xero_pages(xero: httpx.Client, route: str, envelope: str, **params: Any) -> list[dict[str, Any]]:

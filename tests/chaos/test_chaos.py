@@ -59,7 +59,7 @@ def reference(sandboxes: SandboxProcess, prefect_api_url: str, tmp_path_factory:
     assert install.run_nightly() in (0, 1)
     pay_progress_claim_bills(install)
     assert install.run_nightly() in (0, 1)
-    return Books(install), install
+    return Books(install.sandboxes.env), install
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -74,7 +74,7 @@ def test_faults_then_one_clean_run_equal_a_fault_free_run(
     pay_progress_claim_bills(install)
     chaos_phase(install, PAYMENTS_PLAN, rng, tally)
 
-    Books(install).compare(reference_books, tally)
+    Books(install.sandboxes.env).compare(reference_books, tally)
     check_links(install, reference_install, tally)
     RESULTS.append((f"seed {seed}", tally))
     print("\n" + table(RESULTS))
