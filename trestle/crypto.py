@@ -5,7 +5,11 @@ first. The first key encrypts; every key decrypts, so a new key is rotated in by
 front and keeping the old ones behind it until ``trestle tokens rekey`` has re-encrypted the
 stored rows (see docs/OPERATIONS.md). ``trestle tokens new-key`` prints a fresh key.
 
-Without ``TRESTLE_SECRET_KEY``:
+Without ``TRESTLE_SECRET_KEY``, ``TRESTLE_SECRET_KEY_BLOCK`` (the ``secret_key_block`` setting) may
+name a Prefect Secret block holding the same comma-separated keys, read when a cipher is made (so
+every host and worker that can reach the Prefect API shares them without an environment variable).
+
+Without either:
 
 * with the default SQLite database (one machine), a key is generated once and kept in
   ``TRESTLE_HOME/secret.key`` with 0600 permissions (a warning says so); back it up with the
@@ -25,7 +29,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.engine import make_url
 
-from trestle.settings import ConfigError, TrestleSettings
+from trestle.settings import ConfigError, TrestleSettings, env_name, read_secret_block
 
 logger = logging.getLogger(__name__)
 
@@ -90,24 +94,34 @@ def fingerprint(secret: str) -> str:
 
 
 def cipher_for(settings: TrestleSettings) -> TokenCipher:
-    """The cipher for ``settings``' install: keys from ``TRESTLE_SECRET_KEY``, else the key file."""
+    """The cipher for ``settings``' install: keys from ``TRESTLE_SECRET_KEY``, its block, else the key file."""
     local = make_url(settings.database_url or "sqlite://").get_backend_name() == "sqlite"
-    return install_cipher(settings.home, local_database=local)
+    return install_cipher(settings.home, local_database=local, key_block=settings.secret_key_block)
 
 
-def install_cipher(home: Path, *, local_database: bool) -> TokenCipher:
-    """Keys from ``TRESTLE_SECRET_KEY``; else, for a local (SQLite) database, the key file in ``home``."""
+def install_cipher(home: Path, *, local_database: bool, key_block: str | None = None) -> TokenCipher:
+    """Keys from ``TRESTLE_SECRET_KEY``; else from the Prefect Secret block ``key_block``; else, for a
+    local (SQLite) database, the key file in ``home``."""
     configured = os.environ.get(KEY_VARIABLE, "")
-    keys = [key.strip() for key in configured.split(",") if key.strip()]
+    if not configured.strip() and key_block:
+        configured = read_secret_block(key_block, setting=env_name(("secret_key_block",)), instead=KEY_VARIABLE)
+        if not _split_keys(configured):
+            raise ConfigError(f"{env_name(('secret_key_block',))}: the Prefect Secret block {key_block!r} is empty")
+    keys = _split_keys(configured)
     if keys:
         return TokenCipher(keys)
     if not local_database:
         raise ConfigError(
             f"{KEY_VARIABLE} is not set: stored OAuth tokens are encrypted, and with a shared database "
             f"every host needs the same key. Make one with `trestle tokens new-key` and set {KEY_VARIABLE} "
+            f"(or {env_name(('secret_key_block',))}, naming a Prefect Secret block that holds it) "
             "for every process that runs Trestle"
         )
     return TokenCipher([_key_file(home)])
+
+
+def _split_keys(configured: str) -> list[str]:
+    return [key.strip() for key in configured.split(",") if key.strip()]
 
 
 def _key_file(home: Path) -> str:

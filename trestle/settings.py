@@ -284,6 +284,9 @@ class TrestleSettings(_TrestleSources):
 
     home: Path = DEFAULT_HOME
     database_url: str | None = None
+    secret_key_block: str | None = Field(
+        None, description="Prefect Secret block holding the token encryption keys (when TRESTLE_SECRET_KEY is unset)"
+    )
     pairs: dict[Annotated[str, Field(pattern=PAIR_NAME)], PairSettings] = Field(default_factory=dict)
     pair: str = Field("default", pattern=PAIR_NAME)
     procore: ProcoreSettings = Field(default_factory=ProcoreSettings)
@@ -483,23 +486,32 @@ def resolve_secret_blocks(settings: TrestleSettings) -> None:
         block_name = getattr(section, f"{field_name}_block")
         if not block_name or getattr(section, field_name) is not None:
             continue
-        from prefect.blocks.system import Secret
-        from prefect.settings import PREFECT_API_URL
+        setting, instead = env_name((section_name, field_name + "_block")), env_name((section_name, field_name))
+        value = read_secret_block(block_name, setting=setting, instead=instead)
+        setattr(section, field_name, SecretStr(value))
 
-        setting = env_name((section_name, field_name + "_block"))
-        try:
-            # Settings load in sync code, where load() returns the block itself, never a coroutine.
-            value = cast("Secret[Any]", Secret.load(block_name)).get()
-        except Exception as exc:  # missing block, no API: say which setting and block
-            if not PREFECT_API_URL.value():  # only this machine's temporary Prefect database was searched
-                raise ConfigError(
-                    f"{setting}: the Prefect Secret block {block_name!r} cannot be read because no Prefect API is "
-                    f"configured; set PREFECT_API_URL to the server that holds it (`trestle up` prints it), "
-                    f"or set {env_name((section_name, field_name))} instead"
-                ) from None
+
+def read_secret_block(block_name: str, *, setting: str, instead: str) -> str:
+    """The value of the Prefect Secret block ``block_name``, which the setting ``setting`` names.
+
+    A missing block or an unreachable Prefect API is a :class:`ConfigError` naming the setting, the
+    block and ``instead`` (the environment variable that could hold the secret itself).
+    """
+    from prefect.blocks.system import Secret
+    from prefect.settings import PREFECT_API_URL
+
+    try:
+        # Settings load in sync code, where load() returns the block itself, never a coroutine.
+        return str(cast("Secret[Any]", Secret.load(block_name)).get())
+    except Exception as exc:  # missing block, no API: say which setting and block
+        if not PREFECT_API_URL.value():  # only this machine's temporary Prefect database was searched
             raise ConfigError(
-                f"{setting}: the Prefect Secret block {block_name!r} "
-                f"could not be read ({type(exc).__name__}); create it in the Prefect UI's Blocks page or "
-                f"with `Secret(value=...).save({block_name!r})` from prefect.blocks.system"
+                f"{setting}: the Prefect Secret block {block_name!r} cannot be read because no Prefect API is "
+                f"configured; set PREFECT_API_URL to the server that holds it (`trestle up` prints it), "
+                f"or set {instead} instead"
             ) from None
-        setattr(section, field_name, SecretStr(str(value)))
+        raise ConfigError(
+            f"{setting}: the Prefect Secret block {block_name!r} "
+            f"could not be read ({type(exc).__name__}); create it in the Prefect UI's Blocks page or "
+            f"with `Secret(value=...).save({block_name!r})` from prefect.blocks.system"
+        ) from None

@@ -10,7 +10,9 @@ SIGKILL of the run never takes the simulated systems with it, as on a real insta
 
 In each phase the chaos install gets 5xx and lost answers on reads and writes of both systems,
 access tokens expiring mid-run, SIGKILLs (most right after a write reached a sandbox, the rest at
-a random moment) and two runs started together; then the faults stop and one more run must leave
+a random moment), two runs started together and Xero's daily limit running out mid-run (a day
+budget of a few calls through the sandbox's control plane, restored after that run, as the next
+day would); then the faults stop and one more run must leave
 both systems equal to the reference: :class:`Books` compares them record by record, to the cent.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -41,6 +44,9 @@ RUN_TIMEOUT = 240.0
 KILL_NEAR_WRITE_SHARE = 0.75
 """Share of kills aimed right after a write reached a sandbox (the rest land at a random moment)."""
 BANK_ACCOUNT = "090"
+PROGRESS_LINE = re.compile(r"^ +(?:\d+%)? +([A-Z][a-z ]+): records processed", re.MULTILINE)
+"""A child run's progress line (``trestle run`` prints one as each integration starts fetching); the
+latest names the integration a kill landed in."""
 
 
 @dataclass
@@ -52,6 +58,10 @@ class ChaosPlan:
     error_rate: float = 0.1
     lost_rate: float = 0.1
     token_expiries: int = 1
+    kill_targets: tuple[str, ...] = ()
+    """Integrations whose writes the kills aim at, in turn (empty: any write, or a random moment)."""
+    day_limits: int = 0
+    """Runs whose Xero day budget runs out after a few calls (each then restored for the next run)."""
 
 
 @dataclass
@@ -61,6 +71,8 @@ class Tally:
     runs: int = 0
     kills: int = 0
     token_expiries: int = 0
+    day_limits: int = 0
+    kills_by_integration: Counter[str] = field(default_factory=Counter)
     faults_injected: int = 0
     duplicates: int = 0
     missing: int = 0
@@ -99,8 +111,14 @@ class Install:
 
     def start_nightly(self) -> subprocess.Popen[str]:
         command = [sys.executable, "-m", "trestle.cli", "run", "nightly", "--json", "--no-email"]
-        log = (self.root / f"run-{time.monotonic_ns()}.log").open("w")
+        self.last_log = self.root / f"run-{time.monotonic_ns()}.log"
+        log = self.last_log.open("w")
         return subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT, text=True)
+
+    def current_integration(self) -> str:
+        """The integration the latest child run was in (from its log), or ``startup`` before the first."""
+        started = PROGRESS_LINE.findall(self.last_log.read_text(errors="replace"))
+        return started[-1].strip().lower().replace(" ", "_") if started else "startup"
 
     def run_nightly(self) -> int:
         process = self.start_nightly()
@@ -123,6 +141,21 @@ def total_writes(sandboxes: SandboxProcess) -> int:
     return sum(write_calls(stats) for stats in sandboxes.stats().values())
 
 
+def _after_writes_of(install: Install, integration: str, writes: int) -> Any:
+    """A condition: ``writes`` writes reached a sandbox since ``integration`` began in the latest run."""
+    started_at: list[int] = []
+
+    def reached() -> bool:
+        if not started_at:
+            if install.current_integration() != integration:
+                return False
+            started_at.append(total_writes(install.sandboxes))
+        still_there = install.current_integration() == integration
+        return still_there and total_writes(install.sandboxes) >= started_at[0] + writes
+
+    return reached
+
+
 def chaos_phase(install: Install, plan: ChaosPlan, rng: random.Random, tally: Tally) -> None:
     """Kills, concurrent runs and token expiries under 5xx and lost answers, then a clean run."""
     sandboxes = install.sandboxes
@@ -130,7 +163,7 @@ def chaos_phase(install: Install, plan: ChaosPlan, rng: random.Random, tally: Ta
         httpx.post(f"{sandboxes.urls[system]}/_sandbox/stats/reset").raise_for_status()
     sandboxes.set_faults(error_rate=plan.error_rate, lost_rate=plan.lost_rate, seed=rng.randrange(1 << 30))
     expiries_left = plan.token_expiries
-    for _ in range(plan.kills):
+    for number in range(plan.kills):
         process = install.start_nightly()
         tally.runs += 1
         if expiries_left:
@@ -140,7 +173,10 @@ def chaos_phase(install: Install, plan: ChaosPlan, rng: random.Random, tally: Ta
                 for system in ("xero", "procore"):
                     httpx.post(f"{sandboxes.urls[system]}/_sandbox/tokens/expire").raise_for_status()
                 tally.token_expiries += 1
-        if rng.random() < KILL_NEAR_WRITE_SHARE:
+        if plan.kill_targets:
+            aim = plan.kill_targets[number % len(plan.kill_targets)]
+            reached = wait_for(process, _after_writes_of(install, aim, 1))
+        elif rng.random() < KILL_NEAR_WRITE_SHARE:
             target = total_writes(sandboxes) + rng.randint(1, 6)
             reached = wait_for(process, lambda target=target: total_writes(sandboxes) >= target)
         else:
@@ -150,7 +186,15 @@ def chaos_phase(install: Install, plan: ChaosPlan, rng: random.Random, tally: Ta
         if reached:
             process.send_signal(signal.SIGKILL)
             tally.kills += 1
+            process.wait(RUN_TIMEOUT)
+            tally.kills_by_integration[install.current_integration()] += 1
         process.wait(RUN_TIMEOUT)
+    for _ in range(plan.day_limits):
+        set_day_budget(sandboxes, rng.randint(3, 20))
+        tally.runs += 1
+        install.run_nightly()
+        set_day_budget(sandboxes, None)
+        tally.day_limits += 1
     for _ in range(plan.concurrent_pairs):
         together = [install.start_nightly(), install.start_nightly()]
         tally.runs += 2
@@ -160,6 +204,12 @@ def chaos_phase(install: Install, plan: ChaosPlan, rng: random.Random, tally: Ta
     sandboxes.set_faults(error_rate=0.0, lost_rate=0.0)
     tally.runs += 1
     install.run_nightly()
+
+
+def set_day_budget(sandboxes: SandboxProcess, remaining: int | None) -> None:
+    """Leave ``remaining`` Xero calls in the day's budget (None: the normal day window)."""
+    url = f"{sandboxes.urls['xero']}/_sandbox/rate-limits/day"
+    httpx.post(url, json={"day_remaining": remaining}).raise_for_status()
 
 
 def _faults_injected(stats: dict[str, Any]) -> int:
@@ -202,8 +252,8 @@ def pay_progress_claim_bills(install: Install) -> None:
 class Books:
     """What both systems hold, by business key (never by id: the two installs' ids differ)."""
 
-    def __init__(self, install: Install) -> None:
-        env = install.sandboxes.env
+    def __init__(self, env: dict[str, str]) -> None:
+        """Read both sandboxes that ``env`` (an install's ``TRESTLE_*`` settings) points at."""
         self.records: Counter[tuple[Any, ...]] = Counter()
         self.amounts: dict[tuple[Any, ...], list[Decimal]] = {}
         with xero_api(env) as xero:
@@ -233,10 +283,10 @@ class Books:
     def _procore_project(self, procore: httpx.Client, project: dict[str, Any]) -> None:
         project_id, name = project["id"], project["name"]
         self._add(("procore project", name, bool(project.get("origin_id"))), 0)
-        costs = procore.get(f"/rest/v1.1/projects/{project_id}/direct_costs", params={"per_page": 1000}).json()
+        costs = _json_list(procore.get(f"/rest/v1.1/projects/{project_id}/direct_costs", params={"per_page": 1000}))
         for cost in costs:
-            vendor = cost.get("vendor")  # the list sends the vendor's name (the spec's list schema)
-            vendor = vendor if isinstance(vendor, str) or vendor is None else vendor.get("name")
+            vendor = cost.get("vendor")  # the list schema's vendor is a string (its name); show's an object
+            vendor = vendor.get("name") if isinstance(vendor, dict) else vendor
             self._add(("procore direct cost", name, vendor, cost.get("invoice_number")), cost.get("grand_total"))
         for kind in ("work_order_contracts", "purchase_order_contracts"):
             contracts = procore.get(f"/rest/v1.0/{kind}", params={"project_id": project_id, "per_page": 1000})
@@ -265,6 +315,14 @@ class Books:
             elif sorted(self.amounts[key]) != sorted(reference.amounts[key]):
                 tally.amount_differences += 1
                 tally.details.append(f"amounts {self.amounts[key]} ≠ {reference.amounts[key]}: {key}")
+
+
+def _json_list(response: httpx.Response) -> list[dict[str, Any]]:
+    """A list answer's rows; any other answer fails loudly (a books reading must never be partial)."""
+    rows = response.json()
+    if response.status_code != 200 or not isinstance(rows, list):
+        raise AssertionError(f"{response.request.url} answered {response.status_code}: {response.text[:500]}")
+    return rows
 
 
 def _xero_pages(xero: httpx.Client, route: str, envelope: str, **params: Any) -> list[dict[str, Any]]:
@@ -299,16 +357,22 @@ def check_links(install: Install, reference: Install, tally: Tally) -> None:
 
 def table(rows: list[tuple[str, Tally]]) -> str:
     """The chaos table: one line per scenario and a total."""
-    columns = ("scenario", "faults", "runs", "kills", "expiries", "duplicates", "missing", "amount diffs", "unlinked")
+    columns = (
+        "scenario", "faults", "runs", "kills", "expiries", "day limits", "duplicates", "missing", "amount diffs",
+        "unlinked",
+    )  # fmt: skip
     lines = [" | ".join(columns)]
     total = Tally()
     for name, tally in rows:
         lines.append(" | ".join(map(str, (name, *_numbers(tally)))))
-        for attribute in ("faults_injected", "runs", "kills", "token_expiries", "duplicates", "missing"):
+        for attribute in ("faults_injected", "runs", "kills", "token_expiries", "day_limits", "duplicates", "missing"):
             setattr(total, attribute, getattr(total, attribute) + getattr(tally, attribute))
+        total.kills_by_integration += tally.kills_by_integration
         total.amount_differences += tally.amount_differences
         total.unlinked += tally.unlinked
     lines.append(" | ".join(map(str, ("total", *_numbers(total)))))
+    by_integration = ", ".join(f"{name} {count}" for name, count in sorted(total.kills_by_integration.items()))
+    lines.append(f"kills by integration: {by_integration or 'none'}")
     return "\n".join(lines)
 
 
@@ -318,6 +382,7 @@ def _numbers(tally: Tally) -> tuple[int, ...]:
         tally.runs,
         tally.kills,
         tally.token_expiries,
+        tally.day_limits,
         tally.duplicates,
         tally.missing,
         tally.amount_differences,

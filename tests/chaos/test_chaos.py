@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,12 +28,29 @@ from tests.chaos.harness import (
 )
 
 FULL = os.environ.get("TRESTLE_CHAOS") == "full"
-SEEDS = (11, 12, 13, 14, 15) if FULL else (11,)
-BILLS_PLAN = ChaosPlan(kills=3, token_expiries=2) if FULL else ChaosPlan(kills=1)
-"""Phase one (every integration but payments has work); the small version kills once."""
-PAYMENTS_PLAN = ChaosPlan(kills=3, token_expiries=2) if FULL else ChaosPlan(kills=1, concurrent_pairs=0)
+WRITERS_BEFORE_PAYMENTS = ("vendors", "projects", "cost_codes", "commitments", "direct_invoices", "progress_claims")
+"""The writing integrations with work in phase one; payments has its work in phase two."""
+SEEDS = tuple(range(11, 31)) if FULL else (11,)
+"""The full matrix: 20 scenarios, each killing every writing integration once at its writes."""
+BILLS_PLAN = (
+    ChaosPlan(kills=len(WRITERS_BEFORE_PAYMENTS), kill_targets=WRITERS_BEFORE_PAYMENTS, token_expiries=2, day_limits=1)
+    if FULL
+    else ChaosPlan(kills=1, kill_targets=("commitments",), concurrent_pairs=0, day_limits=1)
+)
+"""Phase one (every integration but payments has work); the small version kills commitments' writes once.
+
+Known failure of the full matrix (#16): a kill right after progress claims wrote bills leaves them
+unlinked until progress claims recovers, but direct invoices runs first in the next nightly and sends
+those bills to Procore as direct costs (18 duplicates with seed 11).
+"""
+PAYMENTS_PLAN = (
+    ChaosPlan(kills=1, kill_targets=("payments",), token_expiries=1)
+    if FULL
+    else ChaosPlan(kills=1, kill_targets=("payments",), concurrent_pairs=0, token_expiries=0)
+)
 """Phase two, after the accountant paid bills (payments has work)."""
-MIN_KILLS = 20 if FULL else 1
+MIN_KILLS_PER_WRITER = 20 if FULL else 0
+MIN_KILLS = 20 * (len(WRITERS_BEFORE_PAYMENTS) + 1) if FULL else 2
 RESULTS: list[tuple[str, Tally]] = []
 
 pytestmark = pytest.mark.timeout(7200 if FULL else 900)
@@ -59,7 +77,7 @@ def reference(sandboxes: SandboxProcess, prefect_api_url: str, tmp_path_factory:
     assert install.run_nightly() in (0, 1)
     pay_progress_claim_bills(install)
     assert install.run_nightly() in (0, 1)
-    return Books(install), install
+    return Books(install.sandboxes.env), install
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -74,12 +92,16 @@ def test_faults_then_one_clean_run_equal_a_fault_free_run(
     pay_progress_claim_bills(install)
     chaos_phase(install, PAYMENTS_PLAN, rng, tally)
 
-    Books(install).compare(reference_books, tally)
+    Books(install.sandboxes.env).compare(reference_books, tally)
     check_links(install, reference_install, tally)
     RESULTS.append((f"seed {seed}", tally))
     print("\n" + table(RESULTS))
     if seed == SEEDS[-1]:
         assert sum(done.kills for _, done in RESULTS) >= MIN_KILLS, "the kills did land"
+        landed = sum((done.kills_by_integration for _, done in RESULTS), Counter())
+        writers = (*WRITERS_BEFORE_PAYMENTS, "payments")
+        short = {name: landed[name] for name in writers if landed[name] < MIN_KILLS_PER_WRITER}
+        assert not short, f"too few kills at these integrations' writes: {short}"
     assert tally.faults_injected > 0
     assert (tally.duplicates, tally.missing, tally.amount_differences, tally.unlinked) == (0, 0, 0, 0), tally.details
     assert tally.pending_intents == 0, "a write was left unfinished after the clean run"

@@ -95,7 +95,9 @@ class DirectInvoicesIntegration(Integration):
     target_system = "procore"
     write_batch_size = 100
     summary = "Approved Xero bills coded to a project → Procore direct costs."
-    depends_on = ("vendors", "projects", "cost_codes")
+    # After progress claims: a bill is known to have come from Procore by its progress-claim link, and
+    # that integration finishes its own pending bill writes (recovery) before this one reads bills.
+    depends_on = ("vendors", "projects", "cost_codes", "progress_claims")
     per_project = True
     picked_up = (
         'AUTHORISED or PAID bills with a "Project" tracking option on at least one line that did not come from '

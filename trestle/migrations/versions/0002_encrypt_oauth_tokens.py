@@ -37,7 +37,9 @@ def _cipher(bind: sa.Connection) -> TokenCipher:
         return given
     from trestle.settings import install_settings
 
-    return install_cipher(install_settings().home, local_database=bind.dialect.name == "sqlite")
+    settings = install_settings()
+    local = bind.dialect.name == "sqlite"
+    return install_cipher(settings.home, local_database=local, key_block=settings.secret_key_block)
 
 
 def _convert(convert_name: str) -> None:

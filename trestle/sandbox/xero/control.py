@@ -3,6 +3,9 @@
 It pays, deterministically for its ``seed``, a ``share`` of the AUTHORISED ACCPAY bills that
 were created through the API (seeded bills are left alone), a ``partial_share`` of those only
 in part (half of what is due, rounded to cents), from the bank account 090.
+
+``POST /_sandbox/rate-limits/day`` with ``{"day_remaining": N}`` leaves N calls in the day's
+budget (``null`` goes back to the normal day window); see :mod:`trestle.sandbox.xero.limits`.
 """
 
 from __future__ import annotations
@@ -73,3 +76,14 @@ async def simulate_payments_route(body: SimulatePayments, request: Request) -> R
     """Control-plane stand-in for the accountant paying bills between runs."""
     paid = simulate_payments(request.app.state.xero, body)
     return json_response({"paid": paid, "count": len(paid)})
+
+
+class DayBudget(BaseModel):
+    day_remaining: int | None = Field(description="calls left today for every tenant; null: the normal day window")
+
+
+@router.post("/_sandbox/rate-limits/day")
+async def day_budget_route(body: DayBudget, request: Request) -> Response:
+    """Control-plane way to make Xero's daily limit run out after N more calls."""
+    request.app.state.xero_limiter.set_day_remaining(body.day_remaining)
+    return json_response({"day_remaining": body.day_remaining})

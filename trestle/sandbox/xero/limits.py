@@ -6,6 +6,12 @@ refused with 429 is not counted. ``X-Rate-Limit-Problem`` says which limit was h
 and ``day`` are observed values; ``concurrent`` and ``appminute`` are the simulator's choice for
 the two limits whose strings are unverified. When limits are off (``runtime.limits_enabled`` is
 False) nothing is counted and no rate-limit headers are sent.
+
+A *day budget* set through the control plane (:meth:`RateLimiter.set_day_remaining`, route
+``POST /_sandbox/rate-limits/day``) overrides the day window for every tenant and applies even
+when limits are off: each admitted call spends one, ``X-DayLimit-Remaining`` reports what is left,
+and once it is spent calls get 429 with ``X-Rate-Limit-Problem: day`` (Retry-After: a scaled day),
+so a test can make the daily limit run out mid-run without making 5,000 calls.
 """
 
 from __future__ import annotations
@@ -45,16 +51,25 @@ class RateLimiter:
         self._tenants: dict[str, _TenantWindows] = {}
         self._app_minute: SlidingWindow | None = None
         self._in_flight: Counter[str] = Counter()
+        self._day_budget: int | None = None
 
     def reset(self) -> None:
-        """Forget every window (after a sandbox reset or a rate-limit mode change)."""
+        """Forget every window and the day budget (after a sandbox reset)."""
+        self._day_budget = None
+        self._reset_windows()
+
+    def set_day_remaining(self, remaining: int | None) -> None:
+        """Allow ``remaining`` more calls today for every tenant (None: back to the day window)."""
+        self._day_budget = remaining
+
+    def _reset_windows(self) -> None:
         self._clock = self.runtime.clock
         self._tenants.clear()
         self._app_minute = SlidingWindow(APP_MINUTE_LIMIT, 60, self.runtime.clock)
 
     def _windows(self, tenant_id: str) -> tuple[_TenantWindows, SlidingWindow]:
         if self._clock is not self.runtime.clock or self._app_minute is None:
-            self.reset()
+            self._reset_windows()
         assert self._app_minute is not None
         clock = self.runtime.clock
         tenant = self._tenants.setdefault(
@@ -64,6 +79,8 @@ class RateLimiter:
 
     def admit(self, tenant_id: str) -> Admission:
         """Count one request if every limit has room; otherwise say which limit refused it."""
+        if self._day_budget is not None:
+            return self._admit_from_budget(tenant_id)
         if not self.runtime.limits_enabled:
             return Admission(allowed=True)
         tenant, app_window = self._windows(tenant_id)
@@ -89,6 +106,16 @@ class RateLimiter:
         day, minute, app = tenant.day.hit(), tenant.minute.hit(), app_window.hit()
         self._in_flight[tenant_id] += 1
         return Admission(True, self._remaining(day.remaining, minute.remaining, app.remaining), counted=True)
+
+    def _admit_from_budget(self, tenant_id: str) -> Admission:
+        assert self._day_budget is not None
+        if self._day_budget <= 0:
+            retry = self.runtime.clock.to_real_seconds(86_400)
+            headers = {"X-DayLimit-Remaining": "0", "Retry-After": str(retry), "X-Rate-Limit-Problem": "day"}
+            return Admission(allowed=False, headers=headers)
+        self._day_budget -= 1
+        self._in_flight[tenant_id] += 1
+        return Admission(True, {"X-DayLimit-Remaining": str(self._day_budget)}, counted=True)
 
     def consume_day(self, tenant_id: str, count: int) -> None:
         """Count ``count`` calls against the tenant's day window (lets tests and demos reach it quickly)."""
