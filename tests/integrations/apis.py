@@ -43,3 +43,16 @@ def tracking_options(xero: httpx.Client, category: str) -> dict[str, dict]:
     categories = xero.get("/TrackingCategories").json()["TrackingCategories"]
     found = next(c for c in categories if c["Name"] == category)
     return {o["Name"]: o for o in found.get("Options", []) if o.get("Status", "ACTIVE") == "ACTIVE"}
+
+
+WRITE_METHODS = ("POST ", "PUT ", "PATCH ", "DELETE ")
+
+
+def api_writes(url: str) -> int:
+    """How many writes a sandbox has served through its API (control plane and sign-in not counted)."""
+    requests = httpx.get(f"{url}/_sandbox/stats").json()["requests"]
+    return sum(
+        count
+        for key, count in requests.items()
+        if key.startswith(WRITE_METHODS) and not any(part in key for part in ("/_sandbox", "/oauth", "/connect"))
+    )

@@ -3,24 +3,13 @@ integrations after it, so it would create and update exactly what a real nightly
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
+from tests.integrations.apis import api_writes
 from trestle.cli import run_flow
 from trestle.db import make_engine
 from trestle.flows import get_flow
 from trestle.models.store import LinkStore
-
-WRITE_METHODS = ("POST ", "PUT ", "PATCH ", "DELETE ")
-
-
-def api_writes(url: str) -> int:
-    requests = httpx.get(f"{url}/_sandbox/stats").json()["requests"]
-    return sum(
-        count
-        for key, count in requests.items()
-        if key.startswith(WRITE_METHODS) and "/_sandbox" not in key and "/oauth" not in key and "/connect" not in key
-    )
 
 
 def planned(summary: dict) -> dict[str, tuple[int, int]]:

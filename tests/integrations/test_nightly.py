@@ -8,9 +8,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.integrations.apis import api_writes
 from trestle.cli import run_flow
 from trestle.db import make_engine
 from trestle.flows import get_flow
@@ -20,16 +20,6 @@ from trestle.models.store import LinkStore
 from trestle.sandbox.scenario import SEND_STAGE, build_scenario
 
 SCENARIO = build_scenario("small", 1)
-WRITE_METHODS = ("POST ", "PUT ", "PATCH ", "DELETE ")
-
-
-def api_writes(url: str) -> int:
-    requests = httpx.get(f"{url}/_sandbox/stats").json()["requests"]
-    return sum(
-        count
-        for key, count in requests.items()
-        if key.startswith(WRITE_METHODS) and "/_sandbox" not in key and "/oauth" not in key and "/connect" not in key
-    )
 
 
 def open_issue_codes(env: dict[str, str]) -> Counter:
