@@ -25,6 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from trestle.naming import cost_code_option_name, project_option_name
 
@@ -362,19 +363,24 @@ class Scenario:
     bills: list[Bill]
 
     def party(self, key: str) -> Party:
-        return self._index("parties")[key]
+        found: Party = self._index("parties")[key]
+        return found
 
     def project(self, key: str) -> Project:
-        return self._index("projects")[key]
+        found: Project = self._index("projects")[key]
+        return found
 
     def commitment(self, key: str) -> Commitment:
-        return self._index("commitments")[key]
+        found: Commitment = self._index("commitments")[key]
+        return found
 
-    def _index(self, name: str) -> dict:
+    def _index(self, name: str) -> dict[str, Any]:
+        """The records of the list ``name`` by key (built once)."""
         cache = self.__dict__.setdefault("_indexes", {})
         if name not in cache:
             cache[name] = {item.key: item for item in getattr(self, name)}
-        return cache[name]
+        index: dict[str, Any] = cache[name]
+        return index
 
 
 def _slug(text: str) -> str:
@@ -654,9 +660,9 @@ def _build_bills(
     bills: list[Bill] = []
     for index in range(count):
         party = rng.choice(known) if rng.random() < 0.9 else rng.choice(suppliers)
-        project = rng.choice(coded_projects) if coded_projects and rng.random() < 0.75 else None
+        bill_project = rng.choice(coded_projects) if coded_projects and rng.random() < 0.75 else None
         bill_date = today - timedelta(days=rng.randint(1, 120))
-        usable_codes = sorted(coded_in_xero & set(project.cost_codes)) if project else []
+        usable_codes = sorted(coded_in_xero & set(bill_project.cost_codes)) if bill_project else []
         lines = []
         for _ in range(rng.randint(1, 3)):
             code = rng.choice(usable_codes) if usable_codes and rng.random() < 0.95 else None
@@ -666,7 +672,7 @@ def _build_bills(
         bill = Bill(
             key=f"bill-{index + 1:05d}",
             party_key=party.key,
-            project_key=project.key if project else None,
+            project_key=bill_project.key if bill_project else None,
             invoice_number=f"{party.trade[:3].upper()}-{rng.randint(10000, 99999)}",
             bill_date=bill_date,
             due_date=bill_date + timedelta(days=30),

@@ -106,7 +106,7 @@ def test_day_limit_says_day(xero: XeroSandbox, api: httpx.Client) -> None:
 
 def test_concurrent_limit(xero: XeroSandbox) -> None:
     xero.control("rate-limits", {"mode": "real"})
-    xero.control("faults", {"latency_ms": 400})
+    xero.control("faults", {"latency_ms": 1500})
     token = xero.token()
     headers = {"Authorization": f"Bearer {token}", "xero-tenant-id": xero.tenant_id}
 

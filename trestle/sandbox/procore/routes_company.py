@@ -23,7 +23,7 @@ from .routing import (
     state_of,
     wrapped,
 )
-from .state import ProcoreState, Record, not_found
+from .state import ProcoreState, Record, by_id, not_found
 
 router = APIRouter()
 
@@ -60,7 +60,7 @@ def _by_status(record: Record, values: list[str]) -> bool:
 
 def _by_stage(state: ProcoreState) -> Matcher:
     def matches(record: Record, values: list[str]) -> bool:
-        stage = state.project_stages.get(record.get("project_stage_id"))
+        stage = by_id(state.project_stages, record.get("project_stage_id"))
         wanted = {part.strip() for value in values for part in value.split(",")}
         return stage is not None and (str(stage["id"]) in wanted or stage["name"] in wanted)
 

@@ -14,6 +14,12 @@ from typing import Any
 
 Record = dict[str, Any]
 
+
+def by_id(table: dict[int, Record], key: object) -> Record | None:
+    """The record of ``table`` whose id is ``key``; None when the reference is empty or not an id."""
+    return table.get(key) if isinstance(key, int) else None
+
+
 #: First id handed out: above 2**32 on purpose, as Procore's v1 ids are (clients must use int64).
 FIRST_ID = 562_949_953_421_312
 

@@ -19,7 +19,7 @@ from .money import (
     requisition_items,
     requisition_summary,
 )
-from .state import PURCHASE_ORDER, WORK_ORDER, ProcoreState, Record
+from .state import PURCHASE_ORDER, WORK_ORDER, ProcoreState, Record, by_id
 from .wire import pick
 
 _ORIGIN = ("origin_id", "origin_data", "origin_code")
@@ -130,7 +130,7 @@ def vendor(record: Record) -> Record:
 
 
 def _stage_ref(state: ProcoreState, record: Record) -> Record | None:
-    stage = state.project_stages.get(record.get("project_stage_id"))
+    stage = by_id(state.project_stages, record.get("project_stage_id"))
     return {"id": stage["id"], "name": stage["name"]} if stage else None
 
 
@@ -176,7 +176,7 @@ def cost_code(state: ProcoreState, record: Record, *, show: bool = False) -> Rec
         "line_item_types": [],
     }
     fields = (*COST_CODE_FIELDS, "standard_cost_code_list_id") if show else COST_CODE_FIELDS
-    standard = state.standard_cost_codes.get(record.get("standard_cost_code_id"))
+    standard = by_id(state.standard_cost_codes, record.get("standard_cost_code_id"))
     full["standard_cost_code_list_id"] = standard["standard_cost_code_list_id"] if standard else None
     return pick(full, fields)
 
@@ -188,7 +188,7 @@ def _cost_code_ref(state: ProcoreState, cost_code_id: int | None) -> Record | No
 
 def line_item(state: ProcoreState, holder: Record, line: Record, *, embedded: bool = True) -> Record:
     """A commitment SOV line or direct cost line (standalone adds holder/project/company)."""
-    line_type = state.line_item_types.get(line.get("line_item_type_id"))
+    line_type = by_id(state.line_item_types, line.get("line_item_type_id"))
     amount = line.get("amount") or ZERO
     full = {
         **line,
@@ -209,7 +209,7 @@ def line_item(state: ProcoreState, holder: Record, line: Record, *, embedded: bo
 
 
 def _commitment_full(state: ProcoreState, record: Record) -> Record:
-    vendor_record = state.vendors.get(record.get("vendor_id"))
+    vendor_record = by_id(state.vendors, record.get("vendor_id"))
     project = state.projects[record["project_id"]]
     return {
         **record,
@@ -249,7 +249,7 @@ def commitment_summary(state: ProcoreState, record: Record) -> Record:
 
     API_NOTES §9 mentions a ``type`` key; the operation's schema has none, so the narrower reading wins.
     """
-    vendor_record = state.vendors.get(record.get("vendor_id"))
+    vendor_record = by_id(state.vendors, record.get("vendor_id"))
     full = {**record, "vendor": {"id": vendor_record["id"], "name": vendor_record["name"]} if vendor_record else None}
     return pick(full, COMMITMENT_SUMMARY_FIELDS)
 
@@ -261,7 +261,7 @@ def payment(record: Record) -> Record:
 
 def _requisition_full(state: ProcoreState, record: Record) -> tuple[Record, list[Record]]:
     commitment_record = state.commitments[record["commitment_id"]]
-    vendor_record = state.vendors.get(commitment_record.get("vendor_id"), {})
+    vendor_record = by_id(state.vendors, commitment_record.get("vendor_id")) or {}
     items = requisition_items(state, record)
     summary = requisition_summary(state, record, items)
     contract_sum = summary["contract_sum_to_date"]
@@ -303,7 +303,7 @@ def direct_cost(state: ProcoreState, record: Record, *, show: bool = False, vers
 
     Show adds ``line_items_count`` and, on v1.1 only, ``line_items``, ``project`` and ``company``.
     """
-    vendor_record = state.vendors.get(record.get("vendor_id"))
+    vendor_record = by_id(state.vendors, record.get("vendor_id"))
     project = state.projects[record["project_id"]]
     full: dict[str, Any] = {
         **record,

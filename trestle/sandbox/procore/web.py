@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from .routing import state_of
-from .state import ProcoreState, Record
+from .state import ProcoreState, Record, by_id
 from .wire import to_wire
 
 router = APIRouter(include_in_schema=False)
@@ -70,13 +70,13 @@ async def project_page(request: Request, project_id: int) -> HTMLResponse:
     record = state.projects.get(project_id)
     if record is None:
         return _missing()
-    stage = state.project_stages.get(record.get("project_stage_id"), {})
+    stage = by_id(state.project_stages, record.get("project_stage_id")) or {}
     rows = _fields(record, ("project_number", "name", "active", "city", "origin_id"))
     return _page(f"Project: {record['name']}", [*rows, ("Stage", stage.get("name"))])
 
 
 def _commitment_rows(state: ProcoreState, record: Record) -> list[tuple[str, Any]]:
-    vendor = state.vendors.get(record.get("vendor_id"), {})
+    vendor = by_id(state.vendors, record.get("vendor_id")) or {}
     total = sum((line["amount"] for line in record["line_items"]), 0)
     rows = _fields(record, ("number", "title", "status", "retainage_percent", "origin_id"))
     return [*rows, ("Vendor", vendor.get("name")), ("Grand total", total)]
