@@ -19,7 +19,6 @@ run_users = ["alex.accounts@ironbark.sandbox.invalid"]
 [pairs.beta]
 title = "Beta"
 [pairs.beta.portal]
-allow_erp_accountants = false
 allowed_users = ["pat.projects@ironbark.sandbox.invalid", "alex.accounts@ironbark.sandbox.invalid"]
 """
 
