@@ -53,21 +53,21 @@ from .routing import state_of
 VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 USER_ID_BASE = 4_812_000
 
-# (first name, last name, job title, ERP integrated accountant, active): the seeded company directory.
-SEEDED_USERS: tuple[tuple[str, str, str, bool, bool], ...] = (
-    ("Alex", "Accounts", "Accounts Payable Officer", True, True),
-    ("Pat", "Projects", "Project Administrator", False, True),
-    ("Sam", "Site", "Site Supervisor", False, True),
-    ("Former", "Estimator", "Estimator", False, False),
+# (first name, last name, job title, active): the people who can sign in to the seeded company.
+SEEDED_USERS: tuple[tuple[str, str, str, bool], ...] = (
+    ("Alex", "Accounts", "Accounts Payable Officer", True),
+    ("Pat", "Projects", "Project Administrator", True),
+    ("Sam", "Site", "Site Supervisor", True),
+    ("Former", "Estimator", "Estimator", False),
 )
-# The seeded company's ERP integrated accountant (the first seeded user, at the scenario's company).
+# The seeded company's accountant (the first seeded user, at the scenario's company).
 SANDBOX_ACCOUNTANT = "alex.accounts@ironbark.sandbox.invalid"
 
 
 def company_users(company_domain: str, seeded_at: datetime) -> list[dict[str, Any]]:
-    """The sandbox company's directory users, as Procore's Company User record."""
+    """The sandbox company's people (internal records: only ``/me``'s three fields are ever served)."""
     users = []
-    for index, (first, last, title, erp, active) in enumerate(SEEDED_USERS):
+    for index, (first, last, title, active) in enumerate(SEEDED_USERS):
         users.append(
             {
                 "id": USER_ID_BASE + index,
@@ -79,7 +79,6 @@ def company_users(company_domain: str, seeded_at: datetime) -> list[dict[str, An
                 "job_title": title,
                 "is_active": active,
                 "is_employee": True,
-                "erp_integrated_accountant": erp,
                 "origin_id": None,
                 "vendor": None,
                 "created_at": seeded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
