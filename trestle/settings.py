@@ -205,7 +205,8 @@ def _split_list(value: Any) -> Any:
 class PortalSettings(BaseModel):
     """The portal (``trestle portal``): where it listens and who may enter (per pair in ``[pairs.NAME.portal]``).
 
-    People are named by Procore user id or login email. Sign-in uses the ``[procore]`` app's
+    People are named by Procore user id or login email (as ``GET /rest/v1.0/me`` reports them),
+    and must also see the pair's company in ``GET /rest/v1.0/companies``. Sign-in uses the ``[procore]`` app's
     credentials, whose redirect URI must be ``<public_url>/auth/callback``.
     """
 
@@ -217,7 +218,6 @@ class PortalSettings(BaseModel):
     allowed_users: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Procore user ids or emails who may see this pair"
     )
-    allow_erp_accountants: bool = Field(False, description="also admit the company's ERP integrated accountants")
     run_users: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="of those, who may start runs (ids or emails)"
     )

@@ -7,7 +7,7 @@ from html import unescape
 
 import httpx
 
-ALLOWED = "alex.accounts@ironbark.sandbox.invalid"  # an ERP accountant, allowed and may run
+ALLOWED = "alex.accounts@ironbark.sandbox.invalid"  # the accountant, allowed and may run
 VIEWER = "pat.projects@ironbark.sandbox.invalid"  # allowed by user id, may only look
 REFUSED = "sam.site@ironbark.sandbox.invalid"  # in the company, but not allowed in the portal
 

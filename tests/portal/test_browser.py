@@ -28,6 +28,7 @@ from tests.browser import require_chromium
 from tests.integrations.apis import procore_api
 from tests.portal.cdp import Page, chromium_page
 from tests.portal.signin import ALLOWED
+from trestle.clients.procore import VIEWS
 from trestle.db import make_engine
 from trestle.deployments.local import free_port
 from trestle.integrations import integration
@@ -197,7 +198,11 @@ def test_5_starts_a_debug_single_project_run_and_sees_it_complete(install: Insta
     with procore_api(install.sandbox) as api:
         projects = api.get(
             "/rest/v1.1/projects",
-            params={"company_id": install.sandbox["TRESTLE_PROCORE_COMPANY_ID"], "per_page": 100},
+            params={
+                "company_id": install.sandbox["TRESTLE_PROCORE_COMPANY_ID"],
+                "per_page": 100,
+                "view": VIEWS["projects"],  # the view that carries project_number
+            },
         ).json()
     number = next(project["project_number"] for project in projects if project.get("project_number"))
     page.goto(install.portal + "/runs")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.portal.conftest import StartPortal
@@ -19,7 +21,6 @@ run_users = ["alex.accounts@ironbark.sandbox.invalid"]
 [pairs.beta]
 title = "Beta"
 [pairs.beta.portal]
-allow_erp_accountants = false
 allowed_users = ["pat.projects@ironbark.sandbox.invalid", "alex.accounts@ironbark.sandbox.invalid"]
 """
 
@@ -46,3 +47,28 @@ def test_each_pair_admits_only_the_people_its_table_names(start_portal: StartPor
         assert "Beta Electrical" in review and "Acme Scaffolding" in review
         runs = alex.get(portal.url + "/runs").text
         assert "Start a run · acme" in runs and "Start a run · beta" not in runs, "Alex runs acme only"
+
+
+def test_a_pair_whose_company_procore_does_not_list_for_the_person_stays_closed(
+    start_portal: StartPortal, sandboxes: Any
+) -> None:
+    """Being named is not enough: the pair's company must be among the person's ``/companies``."""
+    other_company = int(sandboxes.env["TRESTLE_PROCORE_COMPANY_ID"]) + 1
+    portal = start_portal(
+        {},
+        TOML
+        + f"""
+[pairs.elsewhere]
+title = "Elsewhere"
+[pairs.elsewhere.procore]
+company_id = {other_company}
+[pairs.elsewhere.portal]
+allowed_users = ["alex.accounts@ironbark.sandbox.invalid"]
+run_users = ["alex.accounts@ironbark.sandbox.invalid"]
+""",
+    )
+    with httpx.Client() as alex:
+        sign_in(alex, portal.url, ALLOWED)
+        runs = alex.get(portal.url + "/runs").text
+        assert "Start a run · acme" in runs and "Start a run · elsewhere" not in runs
+        assert "Elsewhere" not in alex.get(portal.url + "/review").text

@@ -1,4 +1,4 @@
-"""The Procore sandbox's person sign-in: authorize page, PKCE, user tokens, /me and company users."""
+"""The Procore sandbox's person sign-in: authorize page, PKCE, user tokens, /me and /companies."""
 
 from __future__ import annotations
 
@@ -68,19 +68,32 @@ def test_a_signed_in_person_gets_a_token_that_acts_as_them(procore: str) -> None
     assert me["login"] == ALLOWED == SANDBOX_ACCOUNTANT and me["name"] == "Alex Accounts"
     assert set(me) == {"id", "login", "name"}
 
-    company = httpx.get(f"{procore}/rest/v1.0/companies", headers=headers).json()[0]["id"]
-    users = httpx.get(
-        f"{procore}/rest/v1.0/companies/{company}/users",
-        headers={**headers, "Procore-Company-Id": str(company)},
+    companies = httpx.get(f"{procore}/rest/v1.0/companies", headers=headers)
+    assert companies.status_code == 200 and companies.headers["Total"] == "1", "no Procore-Company-Id needed"
+    assert [(c["name"], c["is_active"]) for c in companies.json()] == [("Ironbark Constructions", True)]
+    directory = httpx.get(
+        f"{procore}/rest/v1.0/companies/{companies.json()[0]['id']}/users",
+        headers={**headers, "Procore-Company-Id": str(companies.json()[0]["id"])},
     )
-    assert users.status_code == 200 and users.headers["Total"] == "4"
-    alex = next(user for user in users.json() if user["id"] == me["id"])
-    assert alex["email_address"] == ALLOWED and alex["erp_integrated_accountant"] is True and alex["is_active"]
-    other = httpx.get(
-        f"{procore}/rest/v1.0/companies/{company + 1}/users",
-        headers={**headers, "Procore-Company-Id": str(company)},
-    )
-    assert other.status_code == 403
+    assert directory.status_code in (400, 404), "the undocumented company directory is not served"
+
+
+def test_a_lenient_sandbox_serves_no_company_directory_either() -> None:
+    runtime = SandboxRuntime(name="procore", dataset="small", seed=SEED, rate_limit_mode="off", strict=False)
+    server = serve_in_thread(create_app(runtime))
+    try:
+        token = httpx.post(
+            f"{server.url}/oauth/token", data={"grant_type": "client_credentials", **CREDENTIALS}
+        ).json()["access_token"]
+        company = httpx.get(f"{server.url}/rest/v1.0/companies", headers={"Authorization": f"Bearer {token}"})
+        company_id = company.json()[0]["id"]
+        directory = httpx.get(
+            f"{server.url}/rest/v1.0/companies/{company_id}/users",
+            headers={"Authorization": f"Bearer {token}", "Procore-Company-Id": str(company_id)},
+        )
+        assert directory.status_code == 404
+    finally:
+        server.stop()
 
 
 def test_a_code_needs_its_verifier_and_redirect_uri_and_is_single_use(procore: str) -> None:

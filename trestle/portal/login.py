@@ -3,10 +3,12 @@
 1. :func:`start_login` makes the ``state`` and PKCE verifier (kept in a signed cookie) and the
    ``{login_url}/oauth/authorize`` address to send the browser to.
 2. :func:`finish_login` redeems the code (``POST /oauth/token`` with the verifier and the app's
-   credentials), reads ``GET /rest/v1.0/me``, and for each configured pair reads the company's
-   directory (``GET /rest/v1.0/companies/{id}/users``) with the person's own token: a pair is
-   open to them only if they are an active user of its company *and* the pair's ``[portal]``
-   settings name them (id or email) or admit ERP integrated accountants and they are one.
+   credentials), then with the person's own token reads ``GET /rest/v1.0/me`` (Show User Info:
+   id, login, name) and ``GET /rest/v1.0/companies`` (List Companies: the companies visible to
+   that user; exempt from the ``Procore-Company-Id`` header). A pair is open to them only if its
+   company is in that list and active *and* the pair's ``[portal]`` settings name them (id or
+   login email). Only documented operations are used: Procore's extract has no company
+   directory, so nothing else about the person (admin, ERP accountant) is read or trusted.
    The token is revoked at the end: the portal keeps no Procore token.
 
 Errors: :class:`LoginFailed` (bad state, refused code, Procore unreachable) and
@@ -72,23 +74,16 @@ def start_login(procore: ProcoreSettings, redirect_uri: str) -> LoginStart:
     return LoginStart(f"{procore.login_url}/oauth/authorize?{urlencode(query)}", state, verifier)
 
 
-def _matches(names: list[str], user: dict[str, Any]) -> bool:
+def _matches(names: list[str], person: dict[str, Any]) -> bool:
     wanted = {name.strip().casefold() for name in names}
-    return (
-        str(user.get("id")) in wanted or str(user.get("email_address") or user.get("login") or "").casefold() in wanted
-    )
+    return str(person.get("id")) in wanted or str(person.get("login") or "").casefold() in wanted
 
 
-def access_for(user: dict[str, Any], portal: PortalSettings) -> str | None:
-    """``"run"``, ``"view"`` or None for one active company ``user`` under one pair's settings."""
-    if not user.get("is_active", False):
+def access_for(person: dict[str, Any], portal: PortalSettings) -> str | None:
+    """``"run"``, ``"view"`` or None for the ``/me`` ``person`` (a member of the pair's company)."""
+    if not _matches(portal.allowed_users, person):
         return None
-    admitted = _matches(portal.allowed_users, user) or (
-        portal.allow_erp_accountants and bool(user.get("erp_integrated_accountant"))
-    )
-    if not admitted:
-        return None
-    return "run" if _matches(portal.run_users, user) else "view"
+    return "run" if _matches(portal.run_users, person) else "view"
 
 
 async def finish_login(
@@ -137,15 +132,10 @@ async def _who_and_where(
     if me.status_code != 200:
         raise LoginFailed(f"Procore did not say who signed in (HTTP {me.status_code})")
     person = me.json()
+    companies = await _member_companies(http, procore, headers)
     granted: dict[str, str] = {}
-    directories: dict[int, list[dict[str, Any]]] = {}
     for access in pairs:
-        if access.company_id is None:
-            continue
-        if access.company_id not in directories:
-            directories[access.company_id] = await _company_users(http, procore, access.company_id, headers)
-        user = next((u for u in directories[access.company_id] if u.get("id") == person.get("id")), None)
-        if user is not None and (level := access_for(user, access.portal)):
+        if access.company_id in companies and (level := access_for(person, access.portal)):
             granted[access.pair] = level
     name, email = str(person.get("name") or ""), str(person.get("login") or "")
     if not granted:
@@ -153,19 +143,15 @@ async def _who_and_where(
     return Session(user_id=int(person["id"]), name=name, email=email, pairs=granted)
 
 
-async def _company_users(
-    http: httpx.AsyncClient, procore: ProcoreSettings, company_id: int, headers: dict[str, str]
-) -> list[dict[str, Any]]:
-    """Every user in the company's directory the person can read (none if not a member)."""
-    users: list[dict[str, Any]] = []
-    url: str | None = f"{procore.api_url}/rest/v1.0/companies/{company_id}/users"
+async def _member_companies(http: httpx.AsyncClient, procore: ProcoreSettings, headers: dict[str, str]) -> set[int]:
+    """Ids of the active companies the person's token can see (List Companies, every page)."""
+    companies: set[int] = set()
+    url: str | None = f"{procore.api_url}/rest/v1.0/companies"
     params: dict[str, Any] | None = {"per_page": 100}
     while url:
-        response = await http.get(url, params=params, headers={**headers, "Procore-Company-Id": str(company_id)})
-        if response.status_code in (401, 403, 404):
-            return []
+        response = await http.get(url, params=params, headers=headers)
         if response.status_code != 200:
-            raise LoginFailed(f"Procore's company directory did not answer (HTTP {response.status_code})")
-        users += response.json()
+            raise LoginFailed(f"Procore did not list the companies of who signed in (HTTP {response.status_code})")
+        companies |= {int(c["id"]) for c in response.json() if c.get("id") is not None and c.get("is_active", True)}
         url, params = response.links.get("next", {}).get("url"), None
-    return users
+    return companies

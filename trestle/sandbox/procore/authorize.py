@@ -9,8 +9,12 @@ What a user app (the Trestle portal) sees of Procore's authorization-code flow:
 - ``POST /oauth/token`` with ``grant_type=authorization_code``, ``code``, ``redirect_uri``,
   ``code_verifier`` and the client's id and secret: a token pair acting as that user.
 - ``GET /rest/v1.0/me``: ``{id, login, name}`` of the user a token acts as.
-- ``GET /rest/v1.0/companies/{company_id}/users``: the company directory's users (List Company
-  Users; fields as Procore's Company User record).
+- ``GET /rest/v1.0/companies``: the companies that user can access (List Companies; the
+  sandbox's one company for its active directory users, none otherwise).
+
+Only operations of Procore's official extract are served (strict mode would refuse any other):
+there is no company directory route (``/companies/{id}/users`` is not in the extract), so who a
+person is and where they belong come from ``/me`` and ``/companies`` alone.
 
 Narrower than, or silent in, Procore's documents, and so chosen strictly here: only
 ``S256`` challenges are accepted (``plain`` is refused); a code from a PKCE request is redeemed only
@@ -39,29 +43,31 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from ..common import sandbox_client
+from . import views
 from .auth import CODE_TTL_SECONDS, INVALID_CLIENT, INVALID_GRANT, OAuthServer, bearer_token, oauth_router, read_form
 from .paging import paginate
+from .routes_company import list_companies as service_account_companies
 from .routes_company import me as service_account_me
-from .routing import check_company, state_of
+from .routing import state_of
 
 VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 USER_ID_BASE = 4_812_000
 
-# (first name, last name, job title, ERP integrated accountant, active): the seeded company directory.
-SEEDED_USERS: tuple[tuple[str, str, str, bool, bool], ...] = (
-    ("Alex", "Accounts", "Accounts Payable Officer", True, True),
-    ("Pat", "Projects", "Project Administrator", False, True),
-    ("Sam", "Site", "Site Supervisor", False, True),
-    ("Former", "Estimator", "Estimator", False, False),
+# (first name, last name, job title, active): the people who can sign in to the seeded company.
+SEEDED_USERS: tuple[tuple[str, str, str, bool], ...] = (
+    ("Alex", "Accounts", "Accounts Payable Officer", True),
+    ("Pat", "Projects", "Project Administrator", True),
+    ("Sam", "Site", "Site Supervisor", True),
+    ("Former", "Estimator", "Estimator", False),
 )
-# The seeded company's ERP integrated accountant (the first seeded user, at the scenario's company).
+# The seeded company's accountant (the first seeded user, at the scenario's company).
 SANDBOX_ACCOUNTANT = "alex.accounts@ironbark.sandbox.invalid"
 
 
 def company_users(company_domain: str, seeded_at: datetime) -> list[dict[str, Any]]:
-    """The sandbox company's directory users, as Procore's Company User record."""
+    """The sandbox company's people (internal records: only ``/me``'s three fields are ever served)."""
     users = []
-    for index, (first, last, title, erp, active) in enumerate(SEEDED_USERS):
+    for index, (first, last, title, active) in enumerate(SEEDED_USERS):
         users.append(
             {
                 "id": USER_ID_BASE + index,
@@ -73,7 +79,6 @@ def company_users(company_domain: str, seeded_at: datetime) -> list[dict[str, An
                 "job_title": title,
                 "is_active": active,
                 "is_employee": True,
-                "erp_integrated_accountant": erp,
                 "origin_id": None,
                 "vendor": None,
                 "created_at": seeded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -224,18 +229,25 @@ def authorize_router(sign_ins: UserSignIns) -> APIRouter:
         sign_ins.user_of_token[body["access_token"]] = code.user_id
         return JSONResponse(body)
 
+    def _person(request: Request) -> dict[str, Any] | None:
+        user_id = sign_ins.user_of_token.get(bearer_token(request) or "")
+        return None if user_id is None else next(u for u in users_of(request) if u["id"] == user_id)
+
     @router.get("/rest/v1.0/me")
     async def me(request: Request) -> Response:
-        user_id = sign_ins.user_of_token.get(bearer_token(request) or "")
-        if user_id is None:
+        user = _person(request)
+        if user is None:
             return await service_account_me(request)
-        user = next(u for u in users_of(request) if u["id"] == user_id)
         return JSONResponse({"id": user["id"], "login": user["email_address"], "name": user["name"]})
 
-    @router.get("/rest/v1.0/companies/{company_id}/users")
-    async def list_company_users(request: Request, company_id: int) -> Response:
-        check_company(state_of(request), company_id)
-        return paginate(request, users_of(request), dict)
+    @router.get("/rest/v1.0/companies")
+    async def list_companies(request: Request) -> Response:
+        user = _person(request)
+        if user is None:
+            return await service_account_companies(request)
+        state = state_of(request)
+        visible = [state.company] if user["is_active"] else []
+        return paginate(request, visible, lambda _: views.company(state))
 
     return router
 
@@ -246,8 +258,8 @@ def install(app: FastAPI, oauth: OAuthServer) -> None:
 
 
 def sandbox_portal_env() -> dict[str, str]:
-    """``[portal]`` settings for trying the portal on the sandbox: its ERP accountant may enter and run."""
+    """``[portal]`` settings for trying the portal on the sandbox: its accountant may enter and run."""
     return {
-        "TRESTLE_PORTAL_ALLOW_ERP_ACCOUNTANTS": "true",
+        "TRESTLE_PORTAL_ALLOWED_USERS": SANDBOX_ACCOUNTANT,
         "TRESTLE_PORTAL_RUN_USERS": SANDBOX_ACCOUNTANT,
     }
