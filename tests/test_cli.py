@@ -223,3 +223,25 @@ def test_a_refused_connection_gives_up_within_ten_seconds() -> None:
         client.organisation()
     assert time.monotonic() - began < 10
     assert "connection refused" in str(raised.value)
+
+
+def test_a_closed_output_pipe_ends_quietly(tmp_path: Path, home: dict[str, str]) -> None:
+    """``trestle spec | head`` and the like: a reader that stops early is not a crash."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first byte is written
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("TRESTLE_")}
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "trestle.cli", "spec", "--markdown"],
+            env={**clean, **home},
+            cwd=tmp_path,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "BrokenPipe" not in result.stderr

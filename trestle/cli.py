@@ -44,8 +44,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`trestle review | head`): stop quietly, as other terminal tools do.
+        _silence_stdout()
+        return EXIT_OK
     except Exception as exc:
         return _expected_failure(exc, debug=args.debug)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail on the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _expected_failure(exc: Exception, *, debug: bool) -> int:
