@@ -98,6 +98,18 @@ def source_lines(change_orders: Sequence[CommitmentChangeOrder]) -> list[SourceL
     return lines
 
 
+def arriving(
+    change_orders: Sequence[CommitmentChangeOrder], last_written: dict[str, Any] | None
+) -> list[CommitmentChangeOrder]:
+    """The change orders whose lines the order as last written (``last_written``) did not carry."""
+    written = {(line.get("Description"), _line_amount(line)) for line in (last_written or {}).get("LineItems") or []}
+    return [
+        change_order
+        for change_order in change_orders
+        if any((line.description, _cents(line.amount)) not in written for line in source_lines([change_order]))
+    ]
+
+
 def total(change_orders: Sequence[CommitmentChangeOrder]) -> Decimal:
     """What the approved change orders add to the commitment."""
     return sum((line.amount or Decimal(0) for co in change_orders for line in co.line_items or []), Decimal(0))
@@ -106,6 +118,16 @@ def total(change_orders: Sequence[CommitmentChangeOrder]) -> Decimal:
 def label(change_orders: Sequence[CommitmentChangeOrder]) -> str:
     """``"CO-001 Extra slab, CO-002 …"``: the change orders named for a review message."""
     return ", ".join(" ".join(part for part in (co.number, co.title) if part) or f"#{co.id}" for co in change_orders)
+
+
+def _cents(value: Any) -> Decimal | None:
+    """An amount to the cent (stored payloads hold amounts as text), for comparing lines."""
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _line_amount(line: dict[str, Any]) -> Decimal | None:
+    """Quantity × UnitAmount of a Xero line as it was written."""
+    return _cents(Decimal(str(line.get("Quantity") or 1)) * Decimal(str(line.get("UnitAmount") or 0)))
 
 
 def _id(ref: Any) -> int | None:

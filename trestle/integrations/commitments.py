@@ -261,6 +261,7 @@ class CommitmentsIntegration(Integration):
         pending: list[Record] = []
         cursors: list[Page] = []
         for project_id in sorted(self.integrated):
+            changed = self._changed_change_orders(project_id, cursors)  # first: a full read also lists approved
             read: set[int] = set()
             for kind in KINDS:
                 stream = f"{kind}:{project_id}"
@@ -271,7 +272,7 @@ class CommitmentsIntegration(Integration):
                     cursors.append(Page([], stream=stream, high_water=max(stamps)))
                 read.update(item.id for item in listed)
                 pending.extend(self._records(kind, project_id, listed))
-            pending.extend(self._changed_by_change_orders(project_id, read, cursors))
+            pending.extend(self._changed_by_change_orders(project_id, changed - read))
             if len(pending) >= PAGE_SIZE:
                 yield Page(pending, stream=CHANGED_STREAM)
                 pending = []
@@ -282,19 +283,23 @@ class CommitmentsIntegration(Integration):
             yield Page(pending, stream=CHANGED_STREAM)
         yield from cursors
 
-    def _changed_by_change_orders(self, project_id: int, read: set[int], cursors: list[Page]) -> list[Record]:
-        """Records of the project's commitments whose change orders changed and that were not read yet.
-
-        A change order approved (or voided) after its commitment's order was written leaves the
-        commitment's own ``updated_at`` alone, so its commitment is re-read by id: work orders
-        first, purchase orders only for the ids not found among them.
-        """
+    def _changed_change_orders(self, project_id: int, cursors: list[Page]) -> set[int]:
+        """The commitments whose change orders changed since the project's change-order cursor."""
         stream = change_orders.stream_of(project_id)
         changed = self.change_orders.changed(project_id, self.stream_since(stream))
         stamps = [co.updated_at for co in changed if co.updated_at is not None]
         if stamps:
             cursors.append(Page([], stream=stream, high_water=max(stamps)))
-        wanted = sorted({co.contract_id for co in changed if co.contract_id is not None} - read)
+        return {co.contract_id for co in changed if co.contract_id is not None}
+
+    def _changed_by_change_orders(self, project_id: int, commitment_ids: set[int]) -> list[Record]:
+        """Records of commitments whose change orders changed while they themselves did not.
+
+        A change order approved (or voided) after its commitment's order was written leaves the
+        commitment's own ``updated_at`` alone, so its commitment is re-read by id: work orders
+        first, purchase orders only for the ids not found among them.
+        """
+        wanted = sorted(commitment_ids)
         records: list[Record] = []
         for kind in KINDS:
             if not wanted:
@@ -501,7 +506,7 @@ class CommitmentsIntegration(Integration):
                     po_status=status,
                 )
             return
-        arriving = self._arriving_change_orders(record)
+        arriving = change_orders.arriving(source.change_orders, record.link.last_payload if record.link else None)
         status = self._po_status(target, CLOSED_PO_STATUSES if arriving else ("BILLED",))
         if arriving and status is not None:
             self._flag(
@@ -519,20 +524,6 @@ class CommitmentsIntegration(Integration):
                 "The commitment changed in Procore, but its Xero purchase order is BILLED, so it was not updated.",
                 changes=[change.field for change in record.changes],
             )
-
-    def _arriving_change_orders(self, record: Record) -> list[CommitmentChangeOrder]:
-        """The approved change orders whose lines the order written last time did not carry."""
-        source: CommitmentSource = record.data
-        before = ((record.link.last_payload or {}) if record.link else {}).get("LineItems") or []
-        written = {(line.get("Description"), _line_amount(line)) for line in before}
-        return [
-            change_order
-            for change_order in source.change_orders
-            if any(
-                (line.description, _cents(line.amount)) not in written
-                for line in change_orders.source_lines([change_order])
-            )
-        ]
 
     def _po_status(self, purchase_order_id: str, statuses: Sequence[str]) -> str | None:
         """Which of ``statuses`` the purchase order has in Xero, if any (each status's list read once per run)."""
@@ -588,16 +579,6 @@ class CommitmentsIntegration(Integration):
 
 def _nested_id(ref: Any) -> int | None:
     return getattr(ref, "id", None) if ref is not None else None
-
-
-def _cents(value: Any) -> Decimal | None:
-    """An amount to the cent (stored payloads hold amounts as text), for comparing lines."""
-    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
-
-
-def _line_amount(line: dict[str, Any]) -> Decimal | None:
-    """Quantity × UnitAmount of a Xero line as it was written."""
-    return _cents(Decimal(str(line.get("Quantity") or 1)) * Decimal(str(line.get("UnitAmount") or 0)))
 
 
 def _line_total(line: CommitmentLineItem) -> Decimal:
