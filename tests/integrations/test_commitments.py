@@ -61,6 +61,18 @@ def procore_commitments(env: dict[str, str], project_ids: list[int]) -> dict[str
     return found
 
 
+def approved_change_order_lines(env: dict[str, str], project_ids: list[int]) -> dict[str, list[dict[str, Any]]]:
+    """Commitment id → the lines of its approved change orders, oldest change order first (as Trestle adds them)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    with procore_api(env) as api:
+        for project_id in project_ids:
+            route = f"/rest/v1.0/projects/{project_id}/commitment_change_orders"
+            for listed in api.get(route, params={"filters[status]": "approved", "sort": "id"}).json():
+                shown = api.get(f"{route}/{listed['id']}").json()
+                found.setdefault(str(listed["contract_id"]), []).extend(shown["line_items"])
+    return found
+
+
 def purchase_order(xero: httpx.Client, order_id: str) -> dict[str, Any]:
     return xero.get(f"/PurchaseOrders/{order_id}").json()["PurchaseOrders"][0]
 
@@ -109,6 +121,7 @@ def test_every_issue_code_has_a_fix() -> None:
         "commitment.invalid_cost_code",
         "commitment.cancelled_po_approved",
         "commitment.po_billed",
+        "commitment.change_order_on_billed_order",
         "commitment.write_rejected",
         "commitment.negative_total",
         "commitment.zero_total",
@@ -125,6 +138,8 @@ def test_approved_commitments_become_purchase_orders_and_problems_are_named(tres
     cost_code_names = names(links.links("cost_code"))
     contacts = {link.procore_id: link.xero_id for link in links.links("vendor")}
     commitments = procore_commitments(trestle_env, sorted(int(pid) for pid in project_names))
+    change_order_lines = approved_change_order_lines(trestle_env, sorted(int(pid) for pid in project_names))
+    assert change_order_lines, "the seeded data has an approved change order"
 
     xero_before = xero_writes(trestle_env)
     dry = run(dry_run=True)
@@ -145,7 +160,8 @@ def test_approved_commitments_become_purchase_orders_and_problems_are_named(tres
     expected_codes: dict[str, str] = {}
     with xero_api(trestle_env) as xero:
         for commitment_id, (kind, project_id, body) in commitments.items():
-            lines = body["line_items"]
+            own = sorted(body["line_items"], key=lambda ln: ln["position"])
+            lines = own + change_order_lines.get(commitment_id, [])
             codes = codes_by_project[project_id]
             if not approved(kind, body):
                 expected_codes[commitment_id] = "commitment.not_approved"
@@ -168,7 +184,7 @@ def test_approved_commitments_become_purchase_orders_and_problems_are_named(tres
                 float(sum(Decimal(line["amount"]) * Decimal("1.1") for line in lines)), abs=0.011
             )
             assert len(order["LineItems"]) == len(lines)
-            for sent, line in zip(order["LineItems"], sorted(lines, key=lambda ln: ln["position"]), strict=True):
+            for sent, line in zip(order["LineItems"], lines, strict=True):
                 assert Decimal(str(sent["LineAmount"])) == Decimal(line["amount"]).quantize(Decimal("0.01"))
                 assert sent["AccountCode"] == "320" and sent["TaxType"] == "INPUT"
                 standard = codes[line["cost_code"]["id"]]["standard_cost_code_id"]

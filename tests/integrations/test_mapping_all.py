@@ -99,7 +99,11 @@ def procore_commitment(world: World, located: tuple[str, str], commitment_id: st
     kind, project_id = located
     shown = world.procore.get(f"/rest/v1.0/{kind}_contracts/{commitment_id}", params={"project_id": project_id})
     shown.raise_for_status()
-    return {**shown.json(), "kind": kind, "project_id": int(project_id)}
+    route = f"/rest/v1.0/projects/{project_id}/commitment_change_orders"
+    params = {"filters[contract_id]": commitment_id, "filters[status]": "approved", "sort": "id"}
+    listed = world.procore.get(route, params=params).json()
+    approved = [world.procore.get(f"{route}/{co['id']}").json() for co in listed]
+    return {**shown.json(), "kind": kind, "project_id": int(project_id), "change_orders": approved}
 
 
 def commitment_index(world: World) -> dict[str, tuple[str, str]]:
@@ -123,7 +127,23 @@ def commitment_pairs(world: World) -> Pairs:
 
 
 def _sov(commitment: dict[str, Any]) -> list[dict[str, Any]]:
-    return sorted(commitment["line_items"], key=lambda line: (line.get("position") or 0, line["id"]))
+    """The lines the order must carry: the schedule of values, then each approved change order's lines."""
+    return _ordered(commitment["line_items"]) + [
+        line for change_order in commitment["change_orders"] for line in _ordered(change_order["line_items"])
+    ]
+
+
+def _ordered(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(lines, key=lambda line: (line.get("position") or 0, line["id"]))
+
+
+def _po_descriptions(commitment: dict[str, Any], order: dict[str, Any], _: World) -> str | None:
+    want = [line["description"] for line in _ordered(commitment["line_items"])] + [
+        " - ".join(part for part in (co["number"], co["title"], line["description"]) if part)
+        for co in commitment["change_orders"]
+        for line in _ordered(co["line_items"])
+    ]
+    return differs("line descriptions", [line.get("Description") for line in order["LineItems"]], want)
 
 
 def _line_total(line: dict[str, Any]) -> Decimal:
@@ -160,11 +180,12 @@ COMMITMENT_CHECKS: dict[str, Check] = {
     ),
     "LineAmountTypes": lambda _c, o, _: differs("LineAmountTypes", o["LineAmountTypes"], "Exclusive"),
     "LineItems": _po_lines,
+    "LineItems[].Description": _po_descriptions,
     "LineItems[].AccountCode": lambda c, o, _: differs(
-        "account codes", [line.get("AccountCode") for line in o["LineItems"]], ["320"] * len(c["line_items"])
+        "account codes", [line.get("AccountCode") for line in o["LineItems"]], ["320"] * len(_sov(c))
     ),
     "LineItems[].TaxType": lambda c, o, _: differs(
-        "tax types", [line.get("TaxType") for line in o["LineItems"]], ["INPUT"] * len(c["line_items"])
+        "tax types", [line.get("TaxType") for line in o["LineItems"]], ["INPUT"] * len(_sov(c))
     ),
     "LineItems[].Tracking": lambda c, o, w: _line_tracking(
         w, c["project_id"], [_code_id(line) for line in _sov(c)], o["LineItems"]

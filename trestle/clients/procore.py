@@ -30,6 +30,7 @@ from trestle.clients.pacing import ApiUsage, ProcorePacer, RateLimitPacer
 from trestle.clients.paging import LinkHeaderPaginator, Paginator
 from trestle.models.procore import (
     Commitment,
+    CommitmentChangeOrder,
     Company,
     ContractPayment,
     CostCode,
@@ -383,6 +384,42 @@ class ProcoreClient(RestClient):
         route = f"/rest/v1.0/{kind}_contracts/{{id}}"
         path = f"/rest/v1.0/{kind}_contracts/{commitment_id}"
         return Commitment.model_validate(self._get(path, route, project_id=project_id))
+
+    # -- commitment change orders ---------------------------------------------------------------
+
+    def iter_commitment_change_orders(
+        self,
+        project_id: int,
+        *,
+        updated_since: datetime | None = None,
+        status: str | None = None,
+        contract_id: int | None = None,
+    ) -> Iterator[CommitmentChangeOrder]:
+        """Change orders of a project's commitments (without lines).
+
+        The operation documents no ``page``/``per_page``: one request, following a ``Link``
+        ``rel="next"`` only if the server sends one.
+        """
+        route = "/rest/v1.0/projects/{project_id}/commitment_change_orders"
+        params = {
+            "filters[updated_at]": self._updated(updated_since),
+            "filters[status]": status,
+            "filters[contract_id]": contract_id,
+        }
+        items = self.paginate(
+            f"/rest/v1.0/projects/{project_id}/commitment_change_orders",
+            route=route,
+            params={name: value for name, value in params.items() if value is not None},
+            records=lambda payload: self._list(payload, route),
+        )
+        for item in items:
+            yield CommitmentChangeOrder.model_validate(item)
+
+    def commitment_change_order(self, project_id: int, change_order_id: int) -> CommitmentChangeOrder:
+        """One change order with its ``line_items``."""
+        route = "/rest/v1.0/projects/{project_id}/commitment_change_orders/{id}"
+        path = f"/rest/v1.0/projects/{project_id}/commitment_change_orders/{change_order_id}"
+        return CommitmentChangeOrder.model_validate(self._get(path, route))
 
     def iter_requisitions(
         self, project_id: int, *, updated_since: datetime | None = None, status: str | None = None

@@ -37,26 +37,43 @@ never send a status, so an approval made in Xero stands. Xero replaces LineItems
 so any change to the commitment's lines resends them all. A BILLED purchase order is never
 changed (``commitment.po_billed``). Written in batches of 50 with an Idempotency-Key.
 
-Calls: first run, per integrated project 2 list calls, plus 1 show per commitment that is sent
-and 1 cost code list per project with commitments to send, plus 1 Xero write per 50 purchase
-orders. Incremental run: the same 2 list calls per project (answers hold only changed
-commitments), 1 show per changed commitment to send, 1 Procore list per (project, kind) for
-re-read commitments with open issues, and, only when some purchase order must change, one
-paged Xero list of AUTHORISED and one of BILLED purchase orders.
+Change orders (:mod:`trestle.integrations.change_orders`): each ``approved`` commitment change
+order adds its lines after the commitment's own, tracked to the project and the line's cost code,
+described "<CO number> - <CO title> - <line description>" — lines, not a changed total, because
+that is what Procore's own connector does (it appends change orders to the order) and because only
+lines keep job costs right by cost code in Xero. Their lines count toward the total checks above
+and their cost codes toward ``commitment.invalid_cost_code``. Change orders are read per project
+with their own cursor (stream ``change_orders:<project id>``); one approved (or voided) after its
+commitment's order was written re-reads that commitment, whose payload — and so fingerprint —
+now differs: one update, and a rerun with nothing new writes nothing. An order BILLED or DELETED
+in Xero never takes a change order's lines (``commitment.change_order_on_billed_order``, naming
+the change orders) — someone billed against the old value.
+
+Calls: first run, per integrated project 3 list calls (two kinds, change orders), plus 1 show per
+commitment that is sent and per approved change order on it, and 1 cost code list per project
+with commitments to send, plus 1 Xero write per 50 purchase orders. Incremental run: the same 3
+list calls per project (answers hold only what changed), 1 list of approved change orders per
+project with a commitment to send, 1 show per changed commitment to send and per approved change
+order on it, 1 or 2 Procore lists (by id) per project whose change orders changed on commitments
+that did not, 1 Procore list per (project, kind) for re-read commitments with open issues, and,
+only when some purchase order must change, one paged Xero list per status that rule needs
+(BILLED for updates, also DELETED when change orders arrive, AUTHORISED and BILLED for deletes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from trestle.clients.procore import CommitmentKind
+from trestle.integrations import change_orders
+from trestle.integrations.change_orders import ChangeOrderReader
 from trestle.integrations.lookups import COMMITMENT, Lookups
 from trestle.integrations.xero_documents import SourceLine, XeroLineMapper, reference
-from trestle.models.procore import Commitment, CommitmentLineItem
+from trestle.models.procore import Commitment, CommitmentChangeOrder, CommitmentLineItem
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
 
@@ -70,6 +87,7 @@ APPROVED_STATUSES: dict[CommitmentKind, frozenset[str]] = {
 CANCELLED_STATUSES = frozenset({"Void", "Terminated"})
 DELETED = "DELETED"
 UNCHANGEABLE_PO_STATUSES = ("AUTHORISED", "BILLED")  # a cancelled commitment does not delete these
+CLOSED_PO_STATUSES = ("BILLED", "DELETED")  # a change order does not reach these
 
 
 @dataclass
@@ -79,6 +97,7 @@ class CommitmentSource:
     kind: CommitmentKind
     project_id: int
     commitment: Commitment
+    change_orders: list[CommitmentChangeOrder] = field(default_factory=list)  # approved, with lines
 
     @property
     def approved(self) -> bool:
@@ -106,7 +125,9 @@ class CommitmentsIntegration(Integration):
     picked_up = (
         "Work order and purchase order contracts of linked projects, each project and kind with its own cursor "
         "(a project linked today is read in full). Approved means work orders `Approved` or `Complete`, purchase "
-        "orders `Approved`, `Partially Received`, `Received` or `Closed`."
+        "orders `Approved`, `Partially Received`, `Received` or `Closed`. Their change orders "
+        "(`/projects/{id}/commitment_change_orders`, each project with its own cursor): only `approved` ones are sent, "
+        "and one approved after its order was written re-sends that order once."
     )
     notes = (
         (
@@ -116,6 +137,13 @@ class CommitmentsIntegration(Integration):
             "stands. A commitment voided or terminated after its order was written turns a DRAFT/SUBMITTED order "
             "DELETED. Written 50 per call with an `Idempotency-Key`.",
         ),
+        (
+            "Change orders",
+            "An approved change order adds its lines to its commitment's order (not a changed total): each is "
+            "tracked to the project and its cost code, so job costs by cost code stay right, as Procore's own "
+            "connector does. Draft, pending and other statuses are left alone. An order BILLED or DELETED in Xero "
+            "is never changed by a change order: `commitment.change_order_on_billed_order`.",
+        ),
     )
     mapping = (
         FieldMap("Contact", "the vendor's linked Xero contact"),
@@ -123,7 +151,11 @@ class CommitmentsIntegration(Integration):
         FieldMap("Reference", '`"<number> - <title>"`'),
         FieldMap("DeliveryDate", "delivery date (purchase orders) or estimated completion (work orders)"),
         FieldMap("LineAmountTypes", "`TRESTLE_SYNC_TAX_MODE`"),
-        FieldMap("LineItems", "one per schedule-of-values line"),
+        FieldMap("LineItems", "one per schedule-of-values line, then one per line of each approved change order"),
+        FieldMap(
+            "LineItems[].Description",
+            'the line\'s description; change order lines `"<CO number> - <CO title> - <line description>"`',
+        ),
         FieldMap("LineItems[].AccountCode", "`TRESTLE_SYNC_PURCHASE_ORDER_ACCOUNT_CODE`"),
         FieldMap("LineItems[].TaxType", "the line's tax code (`TRESTLE_SYNC_TAX_MAP`, else the default)"),
         FieldMap("LineItems[].Tracking", "the project's option + the line's cost code option (by name)"),
@@ -180,6 +212,13 @@ class CommitmentsIntegration(Integration):
             "change should reach it; the next run sends it.",
         ),
         IssueCode(
+            "commitment.change_order_on_billed_order",
+            "an approved change order cannot reach its order: it is BILLED or DELETED in Xero",
+            "The change order was approved in Procore after its purchase order was billed (or deleted) in Xero, so "
+            "Trestle did not change the order. Add the variation in Xero yourself (a new purchase order, or mark the "
+            "order unbilled so the next run adds the change order's lines).",
+        ),
+        IssueCode(
             "commitment.write_rejected",
             "Xero refused the order (message shown)",
             "Correct the commitment in Procore, or the account code and tax settings, as Xero's message says; the "
@@ -207,7 +246,8 @@ class CommitmentsIntegration(Integration):
         self.integrated = set(self.lookups.integrated_project_ids())
         self.linked = {link.procore_id: link for link in self.ctx.store.links(self.entity)}
         self.located: dict[str, tuple[CommitmentKind, int]] = {}  # commitment id -> (kind, project)
-        self._po_statuses: dict[str, str] | None = None
+        self._po_statuses: dict[str, set[str]] = {}  # Xero status -> purchase order ids, read when needed
+        self.change_orders = ChangeOrderReader(self.ctx.procore)
 
     # ------------------------------------------------------------------ fetch
     def fetch(self, since: datetime | None) -> Iterator[Page]:
@@ -221,6 +261,8 @@ class CommitmentsIntegration(Integration):
         pending: list[Record] = []
         cursors: list[Page] = []
         for project_id in sorted(self.integrated):
+            changed = self._changed_change_orders(project_id, cursors)  # first: a full read also lists approved
+            read: set[int] = set()
             for kind in KINDS:
                 stream = f"{kind}:{project_id}"
                 since_here = self.stream_since(stream)
@@ -228,16 +270,45 @@ class CommitmentsIntegration(Integration):
                 stamps = [item.updated_at for item in listed if item.updated_at is not None]
                 if stamps:
                     cursors.append(Page([], stream=stream, high_water=max(stamps)))
+                read.update(item.id for item in listed)
                 pending.extend(self._records(kind, project_id, listed))
-                if len(pending) >= PAGE_SIZE:
-                    yield Page(pending, stream=CHANGED_STREAM)
-                    pending = []
+            pending.extend(self._changed_by_change_orders(project_id, changed - read))
+            if len(pending) >= PAGE_SIZE:
+                yield Page(pending, stream=CHANGED_STREAM)
+                pending = []
         for project_id in sorted((self.ctx.options.project_ids or set()) - self.integrated):
             for kind in KINDS:  # a single-project run named a project that is not in Xero: say so
                 pending.extend(self._records(kind, project_id, self.ctx.procore.iter_commitments(kind, project_id)))
         if pending:
             yield Page(pending, stream=CHANGED_STREAM)
         yield from cursors
+
+    def _changed_change_orders(self, project_id: int, cursors: list[Page]) -> set[int]:
+        """The commitments whose change orders changed since the project's change-order cursor."""
+        stream = change_orders.stream_of(project_id)
+        changed = self.change_orders.changed(project_id, self.stream_since(stream))
+        stamps = [co.updated_at for co in changed if co.updated_at is not None]
+        if stamps:
+            cursors.append(Page([], stream=stream, high_water=max(stamps)))
+        return {co.contract_id for co in changed if co.contract_id is not None}
+
+    def _changed_by_change_orders(self, project_id: int, commitment_ids: set[int]) -> list[Record]:
+        """Records of commitments whose change orders changed while they themselves did not.
+
+        A change order approved (or voided) after its commitment's order was written leaves the
+        commitment's own ``updated_at`` alone, so its commitment is re-read by id: work orders
+        first, purchase orders only for the ids not found among them.
+        """
+        wanted = sorted(commitment_ids)
+        records: list[Record] = []
+        for kind in KINDS:
+            if not wanted:
+                break
+            listed = list(self.ctx.procore.iter_commitments(kind, project_id, ids=wanted))
+            records.extend(self._records(kind, project_id, listed))
+            found = {commitment.id for commitment in listed}
+            wanted = [commitment_id for commitment_id in wanted if commitment_id not in found]
+        return records
 
     def fetch_by_ids(self, ids: Sequence[str]) -> list[Record]:
         """Re-read commitments by id, located by the project and kind their issues recorded."""
@@ -280,6 +351,7 @@ class CommitmentsIntegration(Integration):
             source = CommitmentSource(kind, project_id, commitment)
             if self._needs_lines(source):
                 source.commitment = self.ctx.procore.commitment(kind, project_id, commitment.id)
+                source.change_orders = self.change_orders.approved_for(project_id, commitment.id)
             self.located[str(commitment.id)] = (kind, project_id)
             records.append(
                 Record(
@@ -355,6 +427,7 @@ class CommitmentsIntegration(Integration):
             self._flag(record, "commitment.no_lines", f"The {source.kind_label} has no schedule of values lines.")
             return
         total = sum((_line_total(line) for line in commitment.line_items), Decimal(0))
+        total += change_orders.total(source.change_orders)
         if total < 0:  # Xero has no negative purchase order
             self._flag(
                 record,
@@ -391,14 +464,15 @@ class CommitmentsIntegration(Integration):
                     tax_code_id=line.tax_code_id,
                 )
                 for line in lines
-            ],
+            ]
+            + change_orders.source_lines(source.change_orders),
         )
         if problems:
             self._flag(
                 record,
                 "commitment.invalid_cost_code",
-                f"{len(problems)} of {len(lines)} line(s) cannot be coded in Xero: "
-                + "; ".join(problem.sentence() for problem in problems),
+                f"{len(problems)} of {len(lines) + len(change_orders.source_lines(source.change_orders))} line(s) "
+                "cannot be coded in Xero: " + "; ".join(problem.sentence() for problem in problems),
                 lines=[problem.line for problem in problems],
                 cost_codes=[problem.cost_code for problem in problems],
             )
@@ -418,18 +492,32 @@ class CommitmentsIntegration(Integration):
         return payload
 
     def check_update(self, record: Record) -> None:
-        status = self._po_status(record.target_id or "")
+        source: CommitmentSource = record.data
+        target = record.target_id or ""
         payload = record.payload or {}
-        if payload.get("Status") == DELETED and status in UNCHANGEABLE_PO_STATUSES:
-            source: CommitmentSource = record.data
+        if payload.get("Status") == DELETED:
+            status = self._po_status(target, UNCHANGEABLE_PO_STATUSES)
+            if status is not None:
+                self._flag(
+                    record,
+                    "commitment.cancelled_po_approved",
+                    f"The {source.kind_label} is {source.commitment.status} in Procore, but its Xero purchase order "
+                    f"is {status}, so Trestle did not delete it.",
+                    po_status=status,
+                )
+            return
+        arriving = change_orders.arriving(source.change_orders, record.link.last_payload if record.link else None)
+        status = self._po_status(target, CLOSED_PO_STATUSES if arriving else ("BILLED",))
+        if arriving and status is not None:
             self._flag(
                 record,
-                "commitment.cancelled_po_approved",
-                f"The {source.kind_label} is {source.commitment.status} in Procore, but its Xero purchase order is "
-                f"{status}, so Trestle did not delete it.",
+                "commitment.change_order_on_billed_order",
+                f"Change order(s) {change_orders.label(arriving)} were approved in Procore, but the "
+                f"{source.kind_label}'s Xero purchase order is {status}, so they were not added to it.",
                 po_status=status,
+                change_orders=[co.id for co in arriving],
             )
-        elif payload.get("Status") != DELETED and status == "BILLED":
+        elif status == "BILLED":
             self._flag(
                 record,
                 "commitment.po_billed",
@@ -437,16 +525,18 @@ class CommitmentsIntegration(Integration):
                 changes=[change.field for change in record.changes],
             )
 
-    def _po_status(self, purchase_order_id: str) -> str | None:
-        """AUTHORISED or BILLED for such purchase orders, else None (read once per run, when first needed)."""
-        if self._po_statuses is None:
-            self._po_statuses = {
-                order.purchase_order_id: status
-                for status in UNCHANGEABLE_PO_STATUSES
-                for order in self.ctx.xero.iter_purchase_orders(status=status)
-                if order.purchase_order_id
-            }
-        return self._po_statuses.get(purchase_order_id)
+    def _po_status(self, purchase_order_id: str, statuses: Sequence[str]) -> str | None:
+        """Which of ``statuses`` the purchase order has in Xero, if any (each status's list read once per run)."""
+        for status in statuses:
+            if status not in self._po_statuses:
+                self._po_statuses[status] = {
+                    order.purchase_order_id
+                    for order in self.ctx.xero.iter_purchase_orders(status=status)
+                    if order.purchase_order_id
+                }
+            if purchase_order_id in self._po_statuses[status]:
+                return status
+        return None
 
     # ------------------------------------------------------------------ write
     def write(self, items: list[WriteItem], batch_key: str) -> list[WriteResult]:

@@ -23,6 +23,11 @@ Mapping (one document per claim):
   project's and the cost code's options, TaxType from ``Lookups.tax_type`` (the commitment
   line's Procore tax code through ``sync.tax_map``; commitments are only read when a map is set).
   LineAmountTypes from ``sync.tax_mode`` (Procore amounts exclude tax by default).
+- Change order items: what a claim bills against approved commitment change orders comes in the
+  same v1.1 ``items`` view (``item_type`` ``change_order_item``, next to ``contract_item``; the
+  spec lists both), so it joins its cost code's line with no extra call —
+  ``GET /requisitions/{id}/change_order_items`` would cost one call per claim for the same
+  items. Their tax type is the default one: the tax code of a change order line is not read.
 - Retainage: with ``sync.retainage_account_code`` set, lines are gross and one negative
   "Retainage held" line on that account (default tax type, no tracking) takes the retention
   off, so job costs show the full value of work done and the retention sits on its own account
@@ -112,7 +117,10 @@ class ProgressClaimsIntegration(Integration):
         FieldMap("InvoiceNumber", "the subcontractor's invoice number (else `<commitment number>-<claim number>`)"),
         FieldMap("Date", "billing date (else period end)"),
         FieldMap("DueDate", "the contact's bill payment terms, else `TRESTLE_SYNC_BILL_DUE_DAYS` after Date"),
-        FieldMap("LineItems", "one per cost code: work completed this period + materials stored"),
+        FieldMap(
+            "LineItems",
+            "one per cost code: work completed this period + materials stored, contract and change order items",
+        ),
         FieldMap("LineItems[].AccountCode", "`TRESTLE_SYNC_BILL_ACCOUNT_CODE`"),
         FieldMap("LineItems[].TaxType", "per the tax mode and map"),
         FieldMap("LineItems[].Tracking", "the project's option + the cost code's option"),

@@ -266,6 +266,26 @@ class Commitment(ProcoreModel):
     payments_issued: list[ContractPayment] | None = None
 
 
+class CommitmentChangeOrder(ProcoreModel):
+    """A commitment change order (projects with 1- or 2-tier change orders); show adds ``line_items``.
+
+    ``contract_id`` is the commitment it changes; ``status`` is one of Procore's change order
+    statuses (``draft``, ``pending``, ``approved``, ``void``…). Lines are shaped like the
+    commitment's schedule-of-values lines.
+    """
+
+    id: int
+    contract_id: int | None = None
+    number: str | None = None
+    title: str | None = None
+    status: str | None = None
+    reviewed_at: OptionalDateTime = None
+    deleted_at: OptionalDateTime = None
+    created_at: OptionalDateTime = None
+    updated_at: OptionalDateTime = None
+    line_items: list[CommitmentLineItem] | None = None
+
+
 class RequisitionSummary(ProcoreModel):
     """The G702-style totals of a subcontractor invoice."""
 

@@ -39,6 +39,10 @@ def _line_items(kind: str, resource: str, *, show: bool) -> Builder:
     return build
 
 
+def _change_order(state: Any) -> dict[str, Any]:
+    return next(co for co in sorted(state.change_orders.values(), key=lambda co: co["id"]))
+
+
 def _inactive_vendor(state: Any) -> int:
     return next(v["id"] for v in state.vendors.values() if not v["is_active"])
 
@@ -112,6 +116,15 @@ CALLS: dict[str, Builder] = {
         "PurchaseOrderContract", "purchase_order_contracts", show=True
     ),
     "GET /rest/v1.0/cost_codes": lambda s, c: ("GET", "/rest/v1.0/cost_codes", {"project_id": min(s.projects)}, None),
+    "GET /rest/v1.0/projects/{project_id}/commitment_change_orders": lambda s, c: (
+        "GET", f"/rest/v1.0/projects/{_change_order(s)['project_id']}/commitment_change_orders", {}, None,
+    ),
+    "GET /rest/v1.0/projects/{project_id}/commitment_change_orders/{id}": lambda s, c: (
+        "GET",
+        f"/rest/v1.0/projects/{_change_order(s)['project_id']}/commitment_change_orders/{_change_order(s)['id']}",
+        {},
+        None,
+    ),
 }  # fmt: skip
 
 

@@ -95,7 +95,9 @@ def test_contract_payments_need_both_ids_and_update_totals(api: httpx.Client, st
     show = api.get(f"/rest/v1.0/{_resource(commitment)}/{contract_id}", params={"project_id": project_id}).json()
     grand_total = sum((line["amount"] for line in commitment["line_items"]), Decimal(0))
     assert show["total_payments"] == "1234.56"
-    assert Decimal(show["remaining_balance_outstanding"]) == grand_total - Decimal("1234.56")
+    revised = grand_total + Decimal(show["approved_change_orders"])  # the contract as its change orders revised it
+    assert Decimal(show["revised_contract"]) == revised
+    assert Decimal(show["remaining_balance_outstanding"]) == revised - Decimal("1234.56")
     assert [p["id"] for p in show["payments_issued"]] == [created.json()["id"]]
 
     ids = {"project_id": project_id, "contract_id": contract_id}

@@ -13,7 +13,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..common import WRITE_METHODS, SandboxRuntime, install_common
 from ..scenario import build_scenario
-from . import authorize, routes_commitments, routes_company, routes_cost_codes, routes_invoicing, web
+from . import (
+    authorize,
+    routes_change_orders,
+    routes_commitments,
+    routes_company,
+    routes_cost_codes,
+    routes_invoicing,
+    web,
+)
 from .auth import DEFAULT_TOKEN_TTL, OAuthServer, oauth_router
 from .guard import RateLimiter, RateLimits, install_guard
 from .seed import build_state
@@ -132,7 +140,7 @@ def create_app(
     _install_error_answers(app)
     authorize.install(app, oauth)  # people signing in (the portal); before the app-grant routes
     app.include_router(oauth_router(oauth))
-    for module in (routes_company, routes_cost_codes, routes_commitments, routes_invoicing):
+    for module in (routes_company, routes_cost_codes, routes_commitments, routes_change_orders, routes_invoicing):
         app.include_router(module.router)
     app.include_router(web.router)  # last: its paths are the most general
     return app

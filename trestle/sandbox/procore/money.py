@@ -13,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from . import change_orders
 from .fields import add_error, coerce
 from .rules import (
     DIRECT_COST_SPEC,
@@ -164,10 +165,14 @@ def update_requisition(state: ProcoreState, record: Record, attrs: dict[str, Any
 
 
 def requisition_items(state: ProcoreState, record: Record) -> list[Record]:
-    """The invoice's contract items with gross, retainage and net worked out."""
+    """The invoice's contract and change order items with gross, retainage and net worked out.
+
+    A change order item (``item_type`` ``change_order_item``) bills a line of one of the
+    commitment's change orders, as a contract item bills a schedule-of-values line.
+    """
     commitment = state.commitments[record["commitment_id"]]
     percent = commitment["retainage_percent"] or ZERO
-    lines = {line["id"]: line for line in commitment["line_items"]}
+    lines = {line["id"]: line for line in commitment["line_items"]} | change_orders.lines_by_id(state, commitment["id"])
     items = []
     for position, item in enumerate(record["items"]):
         work = item["work_completed_this_period"]
@@ -179,7 +184,7 @@ def requisition_items(state: ProcoreState, record: Record) -> list[Record]:
         items.append(
             {
                 **item,
-                "item_type": "contract_item",
+                "item_type": item.get("item_type") or "contract_item",
                 "accounting_method": commitment["accounting_method"],
                 "position": position,
                 "line_number": str(position + 1),  # a string in every requisition item schema
@@ -202,15 +207,17 @@ def requisition_items(state: ProcoreState, record: Record) -> list[Record]:
 def requisition_summary(state: ProcoreState, record: Record, items: list[Record]) -> dict[str, Any]:
     """The invoice's G702-style summary (money as Decimal; the wire layer makes strings)."""
     commitment = state.commitments[record["commitment_id"]]
-    contract_sum = sum((line["amount"] for line in commitment["line_items"]), ZERO)
+    original_sum = sum((line["amount"] for line in commitment["line_items"]), ZERO)
+    change_orders_sum = change_orders.totals(state, commitment["id"])["approved"]
+    contract_sum = original_sum + change_orders_sum
     gross = sum((item["gross_amount"] for item in items), ZERO)
     work_retainage = sum((item["work_completed_retainage_retained_this_period"] for item in items), ZERO)
     retainage = sum((item["total_retainage_currently_retained"] for item in items), ZERO)
     net = sum((item["net_amount"] for item in items), ZERO)
     percent = commitment["retainage_percent"] or ZERO
     return {
-        "original_contract_sum": contract_sum,
-        "net_change_by_change_orders": ZERO,
+        "original_contract_sum": original_sum,
+        "net_change_by_change_orders": change_orders_sum,
         "contract_sum_to_date": contract_sum,
         "total_completed_and_stored_to_date": gross,
         "completed_work_retainage_percent": percent,
@@ -234,17 +241,19 @@ def commitment_totals(state: ProcoreState, record: Record) -> dict[str, Any]:
     for requisition in state.requisitions.values():
         if requisition["commitment_id"] == record["id"]:
             invoiced += sum((i["gross_amount"] for i in requisition_items(state, requisition)), ZERO)
-    percentage = round_money(paid / grand_total * 100) if grand_total else ZERO
+    changes = change_orders.totals(state, record["id"])
+    revised = grand_total + changes["approved"]
+    percentage = round_money(paid / revised * 100) if revised else ZERO
     return {
         "grand_total": grand_total,
-        "revised_contract": grand_total,
-        "pending_revised_contract": grand_total,
-        "approved_change_orders": ZERO,
-        "pending_change_orders": ZERO,
-        "draft_change_orders_amount": ZERO,
+        "revised_contract": revised,
+        "pending_revised_contract": revised + changes["pending"],
+        "approved_change_orders": changes["approved"],
+        "pending_change_orders": changes["pending"],
+        "draft_change_orders_amount": changes["draft"],
         "total_payments": paid,
         "percentage_paid": percentage,
-        "remaining_balance_outstanding": grand_total - paid,
+        "remaining_balance_outstanding": revised - paid,
         "total_requisitions_amount": invoiced,
         "total_draw_requests_amount": ZERO,
     }

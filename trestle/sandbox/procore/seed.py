@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ..scenario import PROJECT_STAGES, Claim, Commitment, Party, Project, Scenario
+from .seed_change_orders import seed_change_orders
 from .state import PURCHASE_ORDER, WORK_ORDER, ProcoreState, Record
 
 TAX_CODES = (("GST", "GST on purchases", Decimal("10.0")), ("FRE", "GST free purchases", Decimal("0.0")))
@@ -87,6 +88,7 @@ def build_state(scenario: Scenario) -> ProcoreState:
     project_ids, cost_code_ids = _seed_projects(state, scenario, list_id, standard_ids)
     commitment_ids = _seed_commitments(state, scenario, project_ids, cost_code_ids, vendor_ids)
     _seed_requisitions(state, scenario, commitment_ids)
+    seed_change_orders(state, scenario, commitment_ids)
     return state
 
 

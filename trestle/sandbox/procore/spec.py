@@ -43,6 +43,13 @@ SDK_MODEL_FOR: dict[str, str] = {
 }
 #: The v1.1 project list has no record schema anywhere; its records are the v1.0 list's.
 SCHEMA_SAME_AS: dict[str, str] = {"GET /rest/v1.1/projects": "GET /rest/v1.0/projects"}
+#: Commitment change orders: both 200 schemas are emptied and no SDK model lists them. The extract's
+#: one description of a (1- and 2-tier) commitment change order is the commitment show's
+#: ``change_order_packages`` item: list records are exactly that; show adds ``line_items`` in the
+#: commitment line item model (the narrower reading, docs/FIDELITY.md).
+CHANGE_ORDER_LIST = "GET /rest/v1.0/projects/{project_id}/commitment_change_orders"
+CHANGE_ORDER_SHOW = "GET /rest/v1.0/projects/{project_id}/commitment_change_orders/{id}"
+CHANGE_ORDER_DESCRIBED_BY = "GET /rest/v1.0/work_order_contracts/{id}"
 _SDK_TYPES = {"int": "integer", "str": "string", "bool": "boolean", "date": "string", "datetime": "string"}
 
 
@@ -126,6 +133,19 @@ class ProcoreSpec:
             source = self.operations[source_key]
             record = (source.responses[str(source.success_statuses()[0])] or {}).get("items", {})
             self._replace_record_schema(key, record)
+        package = self.operations[CHANGE_ORDER_DESCRIBED_BY].responses["200"] or {}
+        change_order = package["properties"]["change_order_packages"]["items"]
+        with_lines = {"type": "array", "items": _sdk_schema(models[_LINE_MODEL])}
+        self._set_stand_in(CHANGE_ORDER_LIST, {"type": "array", "items": change_order})
+        self._set_stand_in(
+            CHANGE_ORDER_SHOW, {**change_order, "properties": {**change_order["properties"], "line_items": with_lines}}
+        )
+
+    def _set_stand_in(self, key: str, schema: dict[str, Any]) -> None:
+        operation = self.operations[key]
+        if not _is_empty(operation.responses.get("200")):
+            raise ValueError(f"{key}: the extract now has a 200 schema; drop its stand-in")
+        operation.responses["200"] = schema
 
     def _replace_record_schema(self, key: str, record: dict[str, Any]) -> None:
         operation = self.operations[key]

@@ -71,6 +71,7 @@ class ProcoreState:
     requisitions: dict[int, Record] = field(default_factory=dict)
     contract_payments: dict[int, Record] = field(default_factory=dict)
     direct_costs: dict[int, Record] = field(default_factory=dict)
+    change_orders: dict[int, Record] = field(default_factory=dict)  # commitment change orders
     next_id: int = FIRST_ID
     started_monotonic: float = field(default_factory=time.monotonic)
 
@@ -96,6 +97,7 @@ class ProcoreState:
 
     def __setstate__(self, saved: dict[str, Any]) -> None:
         self.__dict__.update(saved)
+        self.__dict__.setdefault("change_orders", {})  # saved before change orders existed
         self.started_monotonic = time.monotonic()
 
     # -- lookups -----------------------------------------------------------------------------
@@ -164,6 +166,7 @@ class ProcoreState:
             "requisitions": len(self.requisitions),
             "contract_payments": len(self.contract_payments),
             "direct_costs": sum(1 for d in self.direct_costs.values() if d.get("deleted_at") is None),
+            "commitment_change_orders": sum(1 for c in self.change_orders.values() if c.get("deleted_at") is None),
         }
 
 
