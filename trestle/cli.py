@@ -98,7 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.add_argument("--no-email", action="store_true", help="do not send or write the summary email")
     run.add_argument("--pair", help="the Procore company / Xero tenant pair (default TRESTLE_PAIR)")
+    run.add_argument("--record", action="append", metavar="ID", help="run only this source record (repeatable)")
     run.set_defaults(handler=cmd_run)
+
+    from trestle.links_cli import add_link_commands
+
+    add_link_commands(commands)
 
     from trestle.spec import add_spec_command
 
@@ -276,6 +281,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             print("trestle: single-project needs --project-number N", file=sys.stderr)
             return EXIT_FAILED
         parameters["project_number"] = args.project_number
+    if args.record:
+        if "records" not in accepted:
+            print(
+                f"trestle: {args.integration} has no one-record runs; --record is for one integration", file=sys.stderr
+            )
+            return EXIT_FAILED
+        parameters["records"] = args.record
     check_connections()
     summary = run_flow(flow, **parameters)
     print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
@@ -367,6 +379,7 @@ def print_email_line(summary: dict[str, Any], *, to_stderr: bool) -> None:
 
 def cmd_review(args: argparse.Namespace) -> int:
     from trestle.db import check_schema, make_engine
+    from trestle.links_cli import recent_link_lines
     from trestle.models.store import LinkStore
     from trestle.review import ReviewFilter, format_review, issue_rows, load_issues
     from trestle.settings import load_settings
@@ -382,6 +395,8 @@ def cmd_review(args: argparse.Namespace) -> int:
         print("No open review issues" + (f" matching {args.text!r}." if args.text else "."))
     else:
         print(format_review(issues, settings.review_stale_days, settings.timezone))
+    if not args.json and (links := recent_link_lines(LinkStore(engine, settings.pair))):
+        print("\n" + "\n".join(links))
     return EXIT_OK
 
 
