@@ -4,6 +4,8 @@ database (SQLite and PostgreSQL), through the command line as a user types it.""
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +14,7 @@ from sqlalchemy import func, select
 from tests.integrations.apis import api_writes, procore_api
 from trestle.cli import main
 from trestle.db import make_engine
-from trestle.models.store import LinkRow, LinkStore
+from trestle.models.store import LinkConflict, LinkRow, LinkStore
 from trestle.models.tables import Cursor, Link
 
 MULTIPLE = "vendor.multiple_matches"
@@ -161,3 +163,41 @@ def test_one_record_run_touches_only_that_record_and_moves_no_cursor(
     code, out, _ = trestle(capsys, "run", "vendors", "--json", "--no-email", "--record", "not-a-contact")
     assert code == 2
     assert "no record not-a-contact found" in json.loads(out)["integrations"]["vendors"]["error"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_migration_0003_marks_existing_links_automatic_and_goes_back_down(backend: str, tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from tests.postgres import temporary_database
+    from trestle.db import alembic_config, current_revision, upgrade
+
+    with nullcontext(f"sqlite:///{tmp_path / 'trestle.db'}") if backend == "sqlite" else temporary_database() as url:
+        engine = make_engine(url)
+        upgrade(engine, "0002")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO links (pair, entity, procore_id, xero_id, label, created_at, updated_at) "
+                    "VALUES ('default', 'vendor', '7', 'c-1', 'Acme', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade(engine, "0003")
+        store = LinkStore(engine, "default")
+        old = store.find_link("vendor", procore_id="7")
+        assert old is not None and (old.origin, old.linked_by, old.linked_at) == ("auto", None, None)
+        with pytest.raises(LinkConflict):
+            store.link_manually("vendor", procore_id="8", xero_id="c-1", label="Acme", by="alice")
+        manual = store.link_manually("vendor", procore_id="7", xero_id="c-1", label="Acme", by="alice")
+        assert (manual.origin, manual.linked_by) == ("manual", "alice"), "the same pair becomes a manual link"
+        assert [event.action for event in store.link_events()] == ["link"]
+
+        config = alembic_config(engine)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0002")
+        assert current_revision(engine) == "0002"
+        assert "link_events" not in inspect(engine).get_table_names()
+        assert "origin" not in {column["name"] for column in inspect(engine).get_columns("links")}
+        engine.dispose()
