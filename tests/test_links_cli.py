@@ -28,8 +28,8 @@ def trestle(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
     return code, out, err
 
 
-def run_vendors(capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
-    code, out, err = trestle(capsys, "run", "vendors", "--json", "--no-email", *extra)
+def run_vendors(capsys: pytest.CaptureFixture[str], *extra: str, email: bool = False) -> dict[str, Any]:
+    code, out, err = trestle(capsys, "run", "vendors", "--json", *([] if email else ["--no-email"]), *extra)
     summary: dict[str, Any] = json.loads(out)
     assert code == summary["exit_code"], err
     return summary["integrations"]["vendors"]
@@ -71,12 +71,14 @@ def test_manual_link_resolves_the_issue_survives_runs_and_updates_the_vendor(
     _, review, _ = trestle(capsys, "review")
     assert "linked by hand by alice" in review and issue.label not in review.split("Manual links")[0]
 
-    vendors = run_vendors(capsys)
+    vendors = run_vendors(capsys, email=True)
     link = vendor_link(store, contact_id)
     assert link is not None and (link.procore_id, link.origin, link.linked_by) == (chosen, "manual", "alice")
     assert link.fingerprint is not None, "the run updated the linked vendor and recorded what it wrote"
     assert MULTIPLE not in open_codes(store, contact_id), "the run did not bring the issue back"
     assert any("linked by hand by alice" in note for note in vendors["notes"]), "the summary names the link"
+    (email,) = (Path(trestle_env["TRESTLE_HOME"]) / "outbox").glob("*.html")
+    assert "linked by hand by alice" in email.read_text(encoding="utf-8"), "the summary email names the link"
     with_origin = procore_vendors(trestle_env, **{"filters[origin_id]": contact_id})
     assert [str(vendor["id"]) for vendor in with_origin] == [chosen], "the linked vendor was updated from the contact"
 

@@ -127,7 +127,12 @@ def _run_stages(run: PipelineRun) -> None:
 
 
 def _report_manual_links(run: PipelineRun) -> None:
-    """Name the links and unlinks made by hand since the last real run in this run's summary (once each)."""
+    """Name the links and unlinks made by hand since the last real run in this run's summary (once each).
+
+    A run skipped for another run's lease leaves them to the run that did the work.
+    """
+    if run.report.outcome == "skipped":
+        return
     events = run.ctx.store.link_events(entity=run.integration.entity, unreported=True)
     run.report.notes.extend(event.describe() for event in events)
     if not run.ctx.dry_run:
