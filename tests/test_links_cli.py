@@ -8,6 +8,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -203,3 +204,44 @@ def test_migration_0003_marks_existing_links_automatic_and_goes_back_down(backen
         assert "link_events" not in inspect(engine).get_table_names()
         assert "origin" not in {column["name"] for column in inspect(engine).get_columns("links")}
         engine.dispose()
+
+
+def test_manual_project_link_and_a_one_record_projects_run(
+    trestle_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.integrations.apis import tracking_options, xero_api
+    from trestle.naming import project_option_name
+
+    with procore_api(trestle_env) as api:
+        projects = api.get(
+            "/rest/v1.1/projects",
+            params={"company_id": trestle_env["TRESTLE_PROCORE_COMPANY_ID"], "per_page": 1000, "view": "normal"},
+        ).json()
+    with xero_api(trestle_env) as xero:
+        xero.timeout = httpx.Timeout(60)  # the first read after a reset can be slow on a busy machine
+        options = tracking_options(xero, "Project")
+    project = next(
+        p
+        for p in projects
+        if p.get("project_number") and project_option_name(p["project_number"], p["name"]) not in options
+    )
+    option_name, option = next(iter(options.items()))
+    project_id, option_id = str(project["id"]), option["TrackingOptionID"]
+    xero_url = trestle_env["TRESTLE_XERO_API_URL"]
+
+    code, _, err = trestle(capsys, "link", "cost-code", "--procore", "424242", "--xero", option_id)
+    assert code == 2 and "has no standard cost code 424242" in err
+    code, _, err = trestle(capsys, "link", "project", "--procore", project_id, "--xero", option_id, "--by", "carol")
+    assert code == 0, err
+
+    writes_before = api_writes(xero_url)
+    code, out, err = trestle(capsys, "run", "projects", "--json", "--no-email", "--record", project_id)
+    projects_run = json.loads(out)["integrations"]["projects"]
+    assert (projects_run["created"], projects_run["updated"]) == (0, 1), err
+    assert api_writes(xero_url) - writes_before == 1, "one option renamed, nothing else written"
+    link = store_for(trestle_env).find_link("project", procore_id=project_id)
+    assert link is not None and (link.xero_id, link.origin, link.linked_by) == (option_id, "manual", "carol")
+    with xero_api(trestle_env) as xero:
+        renamed = tracking_options(xero, "Project")
+    wanted = project_option_name(project["project_number"], project["name"])
+    assert renamed[wanted]["TrackingOptionID"] == option_id and option_name not in renamed
