@@ -37,15 +37,21 @@ def execute(
     settings: TrestleSettings | None = None,
     options: RunOptions | None = None,
     before: list[IntegrationReport] | None = None,
+    records: list[str] | None = None,
 ) -> RunReport:
     """Run ``names`` in order inside the current flow and return the run's report.
+
+    ``records`` makes it a one-record run: only those source records (ids) are read and written,
+    and no cursor moves.
 
     ``before`` are reports already made in this flow (the nightly run's subflows), so the
     summary email and artifacts cover the whole run.
     """
     settings = settings or load_settings()
     settings.require_connections()
-    options = options or RunOptions(dry_run=dry_run, full_refresh=full_refresh)
+    options = options or RunOptions(
+        dry_run=dry_run, full_refresh=full_refresh, record_ids=tuple(records) if records else None
+    )
     ctx = RunContext(settings, options)
     report = RunReport(
         run_id=ctx.run_id,

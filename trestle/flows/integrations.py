@@ -26,7 +26,8 @@ PARAMETERS_DOC = (
     "``dry_run`` does everything but the writes and reports what would change; "
     "``full_refresh`` re-reads every source record instead of those changed since the last run; "
     "``notify`` sends the summary email; ``pair`` names the Procore company / Xero tenant pair "
-    "(default: TRESTLE_PAIR)."
+    "(default: TRESTLE_PAIR); ``records`` (source record ids) runs only those records: nothing else is read "
+    "or written and no cursor moves."
 )
 
 
@@ -36,12 +37,24 @@ def integration_flow(name: str) -> Flow[..., State]:
     cls = integration(name)
 
     def run_one(
-        dry_run: bool = False, full_refresh: bool = False, notify: bool = True, pair: str | None = None
+        dry_run: bool = False,
+        full_refresh: bool = False,
+        notify: bool = True,
+        pair: str | None = None,
+        records: list[str] | None = None,
     ) -> State:
         if reason := superseded_reason():
             return Completed(message=reason)
         settings = load_settings(pair)
-        report = execute(name, [name], dry_run=dry_run, full_refresh=full_refresh, notify=notify, settings=settings)
+        report = execute(
+            name,
+            [name],
+            dry_run=dry_run,
+            full_refresh=full_refresh,
+            notify=notify,
+            settings=settings,
+            records=records,
+        )
         return final_state(report)
 
     run_one.__doc__ = f"{cls.summary}\n\n{PARAMETERS_DOC}"

@@ -165,13 +165,15 @@ class VendorsIntegration(Integration):
         IssueCode(
             "vendor.multiple_matches",
             "several Procore vendors could be this contact; the candidates are listed",
-            "Give the contact a tax number that matches one Procore vendor's business ID, or rename the duplicate "
-            "vendors in Procore so only one matches.",
+            "Pick the right vendor and link it: `trestle link vendor --xero CONTACT_ID --procore VENDOR_ID` (the "
+            "next run keeps the link and updates that vendor). Or give the contact a tax number that matches one "
+            "Procore vendor's business ID, or rename the duplicate vendors in Procore so only one matches.",
         ),
         IssueCode(
             "vendor.shared_match",
             "several contacts match the same Procore vendor at the same step; none is linked",
-            "Give each contact its tax number, or merge the duplicate contacts in Xero.",
+            "Link the vendor to the right contact with `trestle link vendor --xero CONTACT_ID --procore VENDOR_ID`, "
+            "give each contact its tax number, or merge the duplicate contacts in Xero.",
         ),
         IssueCode(
             "vendor.inactive",

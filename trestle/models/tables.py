@@ -3,7 +3,11 @@
 Every row carries ``pair``: the name of one Procore company / Xero tenant pair, so one
 install can serve several pairs without their links, cursors, tokens or issues meeting.
 
-- ``links``: which Procore record is which Xero record, per entity, and what was last written.
+- ``links``: which Procore record is which Xero record, per entity, and what was last written;
+  ``origin`` says whether the matcher made it (``auto``) or a person did (``manual``, with
+  ``linked_by`` and ``linked_at``): the matcher never replaces a manual link.
+- ``link_events``: every manual link and unlink (who, when, which pair of records), shown by
+  ``trestle review`` and in the next run's summary (``reported_at`` marks it shown).
 - ``write_intents``: a write recorded (with its idempotency key) *before* it is sent; a crash
   between the remote write and the local commit leaves a pending intent that the next run
   finishes instead of writing again.
@@ -63,8 +67,27 @@ class Link(Base):
     label: Mapped[str] = mapped_column(String(300), default="")
     fingerprint: Mapped[str | None] = mapped_column(String(64))
     last_payload: Mapped[dict[str, Any] | None]
+    origin: Mapped[str] = mapped_column(String(16), default="auto", server_default="auto")  # auto | manual
+    linked_by: Mapped[str | None] = mapped_column(String(120))
+    linked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LinkEvent(Base):
+    __tablename__ = "link_events"
+    __table_args__ = (Index("ix_link_events_pair", "pair", "entity", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pair: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(16))  # link | unlink
+    procore_id: Mapped[str] = mapped_column(String(64))
+    xero_id: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(300), default="")
+    by: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    reported_at: Mapped[datetime | None]
 
 
 class WriteIntent(Base):

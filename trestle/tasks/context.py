@@ -53,6 +53,7 @@ class RunOptions:
     full_refresh: bool = False
     project_ids: set[int] | None = None  # single-project runs: only these projects
     ignore_stage_gate: bool = False  # single-project runs: link the project whatever its stage
+    record_ids: tuple[str, ...] | None = None  # one-record runs: only these source records, no cursor moved
     lock_wait_seconds: float = 600.0
 
 

@@ -8,6 +8,9 @@ stage did is logged to the run's Logs tab by :mod:`trestle.tasks.logs`. It holds
 and integration so two runs at once never write the same thing twice: links and cached lookups are
 read only once the lease is held, the lease is renewed before every batch, and a run whose lease
 was taken over stops before its next write.
+
+A one-record run (``RunOptions.record_ids``) reads just those records by id and takes them
+through the same stages; it re-reads nothing else and moves no cursor (see :func:`_run_records`).
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ def run_integration(integration_cls: type[Integration], ctx: RunContext) -> Inte
         logger.exception("%s failed", run.name)
         run.report.outcome = "failed"
         run.report.error = _describe(exc)
+    _report_manual_links(run)
     report = report_stage(run, usage_before)
     logs.tell(run, report)
     Lookups.of(ctx).refresh()  # the next integration in this run sees the links this one wrote
@@ -97,6 +101,9 @@ def _run_stages(run: PipelineRun) -> None:
     if not ctx.dry_run:  # after prepare: recovery may need what prepare loads (a tracking category)
         recover_stage(run)
     _record_run_level_issue(run, None)
+    if ctx.options.record_ids is not None:
+        _run_records(run, ctx.options.record_ids)
+        return
     since = integration.stream_since()
     number = 0
     for batch, parts in _batches(run, integration.fetch(since)):
@@ -105,7 +112,7 @@ def _run_stages(run: PipelineRun) -> None:
             number += 1
         _mark_cursors(run, parts)
         logs.count_batch(run, batch, pages=len(parts))
-    run.recheck_ids |= _ids_with_open_issues(run)
+    run.recheck_ids |= _ids_with_open_issues(run) | _new_manual_links(run)
     recheck = sorted(run.recheck_ids - run.processed)
     for ids in chunked(recheck, RECHECK_BATCH):
         records = integration.fetch_by_ids(ids)
@@ -117,6 +124,45 @@ def _run_stages(run: PipelineRun) -> None:
         for stream, position in run.high_water.items():
             if stream != "recheck":
                 ctx.store.save_cursor(run.name, stream, position)
+
+
+def _report_manual_links(run: PipelineRun) -> None:
+    """Name the links and unlinks made by hand since the last real run in this run's summary (once each).
+
+    A run skipped for another run's lease leaves them to the run that did the work.
+    """
+    if run.report.outcome == "skipped":
+        return
+    events = run.ctx.store.link_events(entity=run.integration.entity, unreported=True)
+    run.report.notes.extend(event.describe() for event in events)
+    if not run.ctx.dry_run:
+        run.ctx.store.mark_events_reported([event.id for event in events])
+
+
+def _run_records(run: PipelineRun, ids: tuple[str, ...]) -> None:
+    """Only ``ids``: fetched by id, validated, matched, mapped and written; nothing else is read.
+
+    A record with a write still pending from an earlier run is left alone (a full run finishes
+    that write first: it is never resent blind), and an id the integration does not find or does
+    not pick up fails the run with its name.
+    """
+    pending = {intent.source_id for intent in run.ctx.store.pending_intents(run.name)}
+    waiting = sorted(set(ids) & pending)
+    if waiting:
+        run.report.notes.append(
+            f"not run: {', '.join(waiting)} still has a write pending from an earlier run; a full run finishes it"
+        )
+    records = run.integration.fetch_by_ids([record_id for record_id in ids if record_id not in pending])
+    missing = sorted(set(ids) - pending - {record.id for record in records})
+    if records:
+        run.progress.advance(len(records))
+        _process(run, page := Page(records, stream="record"), 0)
+        logs.count_batch(run, page, pages=1)
+    if missing:
+        run.report.outcome = "failed"
+        run.report.error = (
+            f"{run.report.title}: no record {', '.join(missing)} found, or not one this integration picks up"
+        )
 
 
 def _batches(run: PipelineRun, pages: Iterator[Page]) -> Iterator[tuple[Page, list[Page]]]:
@@ -160,6 +206,15 @@ def _ids_with_open_issues(run: PipelineRun) -> set[str]:
     cost code added) may have cleared them without touching the record itself."""
     issues = run.ctx.store.open_issues(integration=run.name, entity=run.integration.entity)
     return {issue.record_id for issue in issues}
+
+
+def _new_manual_links(run: PipelineRun) -> set[str]:
+    """Records linked by hand and not written since: the run updates their target, changed or not."""
+    return {
+        source_id
+        for source_id, link in run.links_by_source.items()
+        if link.origin == "manual" and link.fingerprint is None
+    }
 
 
 def _record_run_level_issue(run: PipelineRun, issue: IssueIn | None, *, fix: str | None = None) -> None:
