@@ -4,10 +4,11 @@ Picked up: ACTIVE contacts in the group (``sync.contact_group``, default "Procor
 Matched, in order: an existing link; a Procore vendor whose ``origin_id`` is the contact's
 ContactID; the same tax number (Xero TaxNumber = Procore ``business_id``, digits compared);
 the same name once legal suffixes and punctuation are dropped; a fuzzy name match at or above
-``sync.fuzzy_threshold``. More than one candidate at any step is an issue, never a guess.
+``sync.fuzzy_threshold`` (:mod:`trestle.matching`). More than one candidate at any step is an
+issue, never a guess. All of a run's contacts are read before matching and decided together, so
+the outcome depends neither on page boundaries nor on order.
 Written through ``PATCH /vendors/sync`` in batches of up to 1000, keyed by ``origin_id`` so a
-resend updates rather than duplicates.
-"""
+resend updates rather than duplicates."""
 
 from __future__ import annotations
 
@@ -96,9 +97,14 @@ class VendorsIntegration(Integration):
             "Matched",
             "In order: an existing link; a Procore vendor whose `origin_id` is the ContactID; the same tax number "
             "(Xero TaxNumber = Procore `business_id`, letters and digits compared); the same name once case, "
-            "punctuation and legal words (Pty, Ltd, Inc, LLC, Co, …) are dropped; a fuzzy name match scoring at "
-            "least `TRESTLE_SYNC_FUZZY_THRESHOLD`. More than one candidate at any step is a review issue, never a "
-            "guess. A vendor already linked to another contact is not a candidate.",
+            "accents, punctuation, word order, \"&\"/\"and\", common abbreviations (Bros, Intl, …) and words that "
+            "describe the company form (Pty, Ltd, Inc, LLC, Co, Group, Services, Holdings, Trading, & Sons, …) are "
+            "set aside; a fuzzy name match scoring at least `TRESTLE_SYNC_FUZZY_THRESHOLD` (100, less 4 points per "
+            "typo and 30 per word with no counterpart, so a name contained in a longer one is not a match). "
+            "Different tax numbers on both sides are never a match. A vendor already linked to another contact is "
+            "not a candidate. The whole run's contacts are decided together, so pages and order do not matter: more "
+            "than one candidate is a review issue, never a guess, and a vendor that several contacts claim at the "
+            "same step goes to none of them and to no weaker match either, the same way every night.",
         ),
         (
             "Written",
