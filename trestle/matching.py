@@ -180,7 +180,10 @@ class NameIndex:
         self._names_with: dict[str, set[str]] = {}  # word → normalised names containing it
         self._words_by_key: dict[str, set[str]] = {}  # block key → words
         self._similar_names: dict[str, frozenset[str]] = {}  # query word → names with a close word (memo)
+        self._similar_words: dict[str, frozenset[str]] = {}  # query word → indexed words close to it (memo)
         self._word_counts: dict[str, int] = {}  # normalised name → its number of words
+        self._names_with_pair: dict[tuple[str, str], list[str]] = {}  # two words → names of that many+ words
+        self._single_word_names: dict[str, list[str]] = {}
         for target_id, name, tax_number in entries:
             if tax := normalize_tax_number(tax_number):
                 self.by_tax.setdefault(tax, []).append(target_id)
@@ -189,7 +192,13 @@ class NameIndex:
                 continue
             joined = " ".join(tokens)
             self.by_name.setdefault(joined, []).append(target_id)
+            if joined in self._word_counts:
+                continue
             self._word_counts[joined] = len(tokens)
+            if len(tokens) == 1:
+                self._single_word_names.setdefault(tokens[0], []).append(joined)
+            for pair in {(a, b) for i, a in enumerate(tokens) for b in tokens[i + 1 :]}:
+                self._names_with_pair.setdefault(pair, []).append(joined)
             for token in tokens:
                 if token not in self._names_with:
                     for key in _block_keys(token):
@@ -207,15 +216,41 @@ class NameIndex:
         """Targets whose name has the same tokens."""
         return list(self.by_name.get(normalize_name(name), []))
 
+    def _words_near(self, token: str) -> frozenset[str]:
+        """Indexed words equal to ``token`` or within its tolerated typos."""
+        found = self._similar_words.get(token)
+        if found is None:
+            words = {word for key in _block_keys(token) for word in self._words_by_key.get(key, ())}
+            found = frozenset(w for w in words if w == token or OSA.distance(token, w) <= _allowed_edits(token, w))
+            self._similar_words[token] = found
+        return found
+
     def _names_near(self, token: str) -> frozenset[str]:
         """Indexed names having ``token`` or a word within its tolerated typos."""
         found = self._similar_names.get(token)
         if found is None:
-            words = {word for key in _block_keys(token) for word in self._words_by_key.get(key, ())}
-            close = [w for w in words if w == token or OSA.distance(token, w) <= _allowed_edits(token, w)]
-            found = frozenset().union(*(self._names_with[word] for word in close))
+            found = frozenset().union(*(self._names_with[word] for word in self._words_near(token)))
             self._similar_names[token] = found
         return found
+
+    def _pool_all_words(self, tokens: tuple[str, ...]) -> set[str]:
+        """Names with as many words as ``tokens``, each close to one of them: looked up by the two
+        words with the fewest names, so the work stays small however large the index grows."""
+        near = [self._words_near(token) for token in tokens]
+        if len(tokens) == 1:
+            return {joined for word in near[0] for joined in self._single_word_names.get(word, ())}
+        weight = {token: sum(len(self._names_with[w]) for w in self._words_near(token)) for token in tokens}
+        first, second = sorted(range(len(tokens)), key=lambda i: (weight[tokens[i]], i))[:2]
+        pool: set[str] = set()
+        for one in near[first]:
+            for other in near[second]:
+                pool.update(self._names_with_pair.get((one, other) if one <= other else (other, one), ()))
+        rest = [near[i] for i in range(len(tokens)) if i not in (first, second)]
+        return {
+            joined
+            for joined in pool
+            if self._word_counts[joined] == len(tokens) and all(words.intersection(joined.split()) for words in rest)
+        }
 
     def fuzzy(self, name: str, threshold: float) -> list[tuple[str, float]]:
         """Targets whose name scores at least ``threshold``, best first (ties by id).
@@ -227,13 +262,15 @@ class NameIndex:
         if not tokens:
             return []
         spare = int((100.0 - threshold) // UNMATCHED_TOKEN_PENALTY)
-        near = sorted((self._names_near(token) for token in tokens), key=len)
         if spare == 0:
-            pool = set(near[0]).intersection(*near[1:])
-        else:
-            counts = Counter(joined for names in near for joined in names)
-            pool = {joined for joined, count in counts.items() if count >= len(tokens) - spare}
-        pool = {joined for joined in pool if abs(self._word_counts[joined] - len(tokens)) <= spare}
+            pool = self._pool_all_words(tokens)
+        else:  # a low threshold forgives whole words: count the words each name shares
+            counts = Counter(joined for token in tokens for joined in self._names_near(token))
+            pool = {
+                joined
+                for joined, count in counts.items()
+                if count >= len(tokens) - spare and abs(self._word_counts[joined] - len(tokens)) <= spare
+            }
         if not pool:
             return []
         wanted = " ".join(tokens)

@@ -97,7 +97,7 @@ class VendorsIntegration(Integration):
             "Matched",
             "In order: an existing link; a Procore vendor whose `origin_id` is the ContactID; the same tax number "
             "(Xero TaxNumber = Procore `business_id`, letters and digits compared); the same name once case, "
-            "accents, punctuation, word order, \"&\"/\"and\", common abbreviations (Bros, Intl, …) and words that "
+            'accents, punctuation, word order, "&"/"and", common abbreviations (Bros, Intl, …) and words that '
             "describe the company form (Pty, Ltd, Inc, LLC, Co, Group, Services, Holdings, Trading, & Sons, …) are "
             "set aside; a fuzzy name match scoring at least `TRESTLE_SYNC_FUZZY_THRESHOLD` (100, less 4 points per "
             "typo and 30 per word with no counterpart, so a name contained in a longer one is not a match). "
