@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from bench.matching import labelled_set, match_names, precision_recall
+from bench.matching import match_names
+from bench.matching_names import labelled_set, precision_recall
 from trestle.matching import Decision, NameIndex, name_score, normalize_name, resolve
 
 THRESHOLD = 92.0
