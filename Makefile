@@ -54,6 +54,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.matching
 
 clean:
 	rm -rf $(VENV) .trestle .pytest_cache

@@ -4,53 +4,32 @@ Picked up: ACTIVE contacts in the group (``sync.contact_group``, default "Procor
 Matched, in order: an existing link; a Procore vendor whose ``origin_id`` is the contact's
 ContactID; the same tax number (Xero TaxNumber = Procore ``business_id``, digits compared);
 the same name once legal suffixes and punctuation are dropped; a fuzzy name match at or above
-``sync.fuzzy_threshold``. More than one candidate at any step is an issue, never a guess.
+``sync.fuzzy_threshold`` (:mod:`trestle.matching`). More than one candidate at any step is an
+issue, never a guess. All of a run's contacts are read before matching and decided together, so
+the outcome depends neither on page boundaries nor on order.
 Written through ``PATCH /vendors/sync`` in batches of up to 1000, keyed by ``origin_id`` so a
-resend updates rather than duplicates.
-"""
+resend updates rather than duplicates."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
 import pycountry
-from rapidfuzz import fuzz, process
 
 from trestle.batching import chunked
+from trestle.matching import Decision, NameIndex, normalize_tax_number, resolve
 from trestle.models.procore import Vendor
 from trestle.models.xero import Address, Contact
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.engine import Blocked, Integration, Page, Record, WriteItem, WriteResult
 
+__all__ = ["VendorsIntegration", "normalize_tax_number", "postal_address", "resolve_country", "resolve_region"]
+
 PAGE_SIZE = 1000
-_LEGAL_WORDS = {
-    "pty",
-    "ltd",
-    "limited",
-    "inc",
-    "incorporated",
-    "llc",
-    "co",
-    "corp",
-    "corporation",
-    "the",
-    "plc",
-}
-_NOT_WORD = re.compile(r"[^\w\s]")
-
-
-def normalize_name(name: str) -> str:
-    """Lower-case words without punctuation or legal suffixes: "ACME Pty. Ltd." → "acme"."""
-    words = _NOT_WORD.sub(" ", name.casefold().replace("&", " and ")).split()
-    return " ".join(word for word in words if word not in _LEGAL_WORDS)
-
-
-def normalize_tax_number(value: str | None) -> str:
-    return "".join(ch for ch in (value or "") if ch.isalnum()).upper()
+MATCH_STEPS = ("origin_id", "tax_number", "name", "fuzzy_name")
 
 
 def resolve_country(value: str) -> Any | None:
@@ -118,9 +97,14 @@ class VendorsIntegration(Integration):
             "Matched",
             "In order: an existing link; a Procore vendor whose `origin_id` is the ContactID; the same tax number "
             "(Xero TaxNumber = Procore `business_id`, letters and digits compared); the same name once case, "
-            "punctuation and legal words (Pty, Ltd, Inc, LLC, Co, …) are dropped; a fuzzy name match scoring at "
-            "least `TRESTLE_SYNC_FUZZY_THRESHOLD`. More than one candidate at any step is a review issue, never a "
-            "guess. A vendor already linked to another contact is not a candidate.",
+            'accents, punctuation, word order, "&"/"and", common abbreviations (Bros, Intl, …) and words that '
+            "describe the company form (Pty, Ltd, Inc, LLC, Co, Group, Services, Holdings, Trading, & Sons, …) are "
+            "set aside; a fuzzy name match scoring at least `TRESTLE_SYNC_FUZZY_THRESHOLD` (100, less 4 points per "
+            "typo and 30 per word with no counterpart, so a name contained in a longer one is not a match). "
+            "Different tax numbers on both sides are never a match. A vendor already linked to another contact is "
+            "not a candidate. The whole run's contacts are decided together, so pages and order do not matter: more "
+            "than one candidate is a review issue, never a guess, and a vendor that several contacts claim at the "
+            "same step goes to none of them and to no weaker match either, the same way every night.",
         ),
         (
             "Written",
@@ -215,17 +199,13 @@ class VendorsIntegration(Integration):
         self._index_vendors()
 
     def _index_vendors(self) -> None:
-        self.by_origin: dict[str, list[Vendor]] = {}
-        self.by_tax: dict[str, list[Vendor]] = {}
-        self.by_name: dict[str, list[Vendor]] = {}
-        for vendor in self.vendors.values():
+        self.by_origin: dict[str, list[str]] = {}
+        for vendor_id, vendor in sorted(self.vendors.items()):
             if vendor.origin_id:
-                self.by_origin.setdefault(vendor.origin_id, []).append(vendor)
-            if tax := normalize_tax_number(vendor.business_id):
-                self.by_tax.setdefault(tax, []).append(vendor)
-            if name := normalize_name(vendor.name or ""):
-                self.by_name.setdefault(name, []).append(vendor)
-        self.fuzzy_names = list(self.by_name)
+                self.by_origin.setdefault(vendor.origin_id, []).append(vendor_id)
+        self.index = NameIndex((vendor_id, v.name, v.business_id) for vendor_id, v in self.vendors.items())
+        self.plan: dict[str, Decision] = {}
+        self.labels: dict[str, str] = {}
 
     # ------------------------------------------------------------------ fetch
     def _record(self, contact: Contact) -> Record:
@@ -239,6 +219,19 @@ class VendorsIntegration(Integration):
         return record
 
     def fetch(self, since: datetime | None) -> Iterator[Page]:
+        """Every page of the run is read before the first is handed on, together with the contacts
+        that still have an open review issue, so :meth:`match` decides for the run's whole set of
+        unlinked contacts at once: the outcome never depends on page boundaries or order."""
+        pages = list(self._source_pages(since))
+        fetched = {record.id for page in pages for record in page.records}
+        open_issues = self.ctx.store.open_issues(integration=self.name, entity=self.entity)
+        for ids in chunked(sorted({issue.record_id for issue in open_issues} - fetched), PAGE_SIZE):
+            if records := self.fetch_by_ids(ids):
+                pages.append(Page(records, stream="recheck"))
+        self._plan_matches([record for page in pages for record in page.records])
+        yield from pages
+
+    def _source_pages(self, since: datetime | None) -> Iterator[Page]:
         batch: list[Record] = []
         high_water: datetime | None = None
         seen: set[str] = set()
@@ -302,71 +295,84 @@ class VendorsIntegration(Integration):
             )
 
     # ------------------------------------------------------------------ match
-    def match(self, records: list[Record], taken: AbstractSet[str]) -> None:
-        """Match step by step across the whole page, strongest evidence first.
+    def _plan_matches(self, records: list[Record]) -> None:
+        """Decide the matches of every unlinked, valid contact of the run at once (see :func:`resolve`)."""
+        links = self.ctx.store.links(self.entity)
+        linked = {link.xero_id for link in links}
+        contenders: list[Record] = []
+        for record in records:
+            if record.id in linked:
+                continue
+            self.validate(record)  # the validate stage runs again on every record: this only looks
+            valid, record.issues = not record.issues, []
+            if valid:
+                contenders.append(record)
+        self.plan = self._decide(contenders, {link.procore_id for link in links})
 
-        A vendor claimed by a stronger step (or already linked) is no longer a candidate for a
-        weaker one, and two contacts claiming the same vendor at the same step are both
-        flagged, so the outcome never depends on the order records arrive in.
-        """
-        taken = set(taken)
-        pending = list(records)
-        for method in ("origin_id", "tax_number", "name", "fuzzy_name"):
-            claims: dict[str, list[Record]] = {}
-            unmatched: list[Record] = []
-            for record in pending:
-                candidates = [v for v in self._candidates(method, record.data) if str(v.id) not in taken]
-                if len(candidates) > 1:
-                    record.flag(
-                        "vendor.multiple_matches",
-                        f"{len(candidates)} Procore vendors could be this contact "
-                        f"(by {method.replace('_', ' ')}): " + "; ".join(f"{v.name} (#{v.id})" for v in candidates),
-                        candidates=[{"id": v.id, "name": v.name} for v in candidates],
-                        matched_by=method,
-                    )
-                elif candidates:
-                    record.target = candidates[0]
-                    claims.setdefault(str(candidates[0].id), []).append(record)
-                else:
-                    unmatched.append(record)
-            for vendor_id, claimants in claims.items():
-                if len(claimants) == 1:
-                    claimants[0].target_id, claimants[0].match_method = vendor_id, method
-                    taken.add(vendor_id)
-                    continue
-                vendor = self.vendors[vendor_id]
-                for record in claimants:
-                    record.target = None
-                    record.flag(
-                        "vendor.shared_match",
-                        f"{len(claimants)} contacts match the same Procore vendor '{vendor.name}' (#{vendor.id}) "
-                        f"by {method.replace('_', ' ')}: " + "; ".join(r.label for r in claimants),
-                        vendor_id=vendor.id,
-                        contacts=[r.label for r in claimants],
-                    )
-            pending = unmatched
-
-    def _candidates(self, method: str, contact: Contact) -> list[Vendor]:
-        if method == "origin_id":
-            return self.by_origin.get(contact.contact_id or "", [])
-        tax = normalize_tax_number(contact.tax_number)
-        if method == "tax_number":
-            return self.by_tax.get(tax, []) if tax else []
-        found = (
-            self.by_name.get(normalize_name(contact.name or ""), [])
-            if method == "name"
-            else self._fuzzy(contact.name or "")
-        )
-        # Different tax numbers on both sides mean different businesses, whatever the names say.
-        return [v for v in found if not (tax and normalize_tax_number(v.business_id) not in ("", tax))]
-
-    def _fuzzy(self, name: str) -> list[Vendor]:
-        wanted = normalize_name(name)
-        if not wanted or not self.fuzzy_names:
-            return []
+    def _decide(self, records: list[Record], taken: AbstractSet[str]) -> dict[str, Decision]:
+        contacts: dict[str, Contact] = {record.id: record.data for record in records}
+        self.labels.update((record.id, record.label) for record in records)
         threshold = self.ctx.settings.sync.fuzzy_threshold
-        hits = process.extract(wanted, self.fuzzy_names, scorer=fuzz.token_set_ratio, score_cutoff=threshold, limit=10)
-        return [vendor for hit, _score, _ in hits for vendor in self.by_name[hit]]
+
+        def by_origin(contact_id: str) -> list[str]:
+            return self.by_origin.get(contact_id, [])
+
+        def by_tax(contact_id: str) -> list[str]:
+            return self.index.same_tax(contacts[contact_id].tax_number)
+
+        def by_name(contact_id: str) -> list[str]:
+            return self._same_business(contacts[contact_id], self.index.same_name(contacts[contact_id].name or ""))
+
+        def by_fuzzy_name(contact_id: str) -> list[str]:
+            hits = self.index.fuzzy(contacts[contact_id].name or "", threshold)
+            return self._same_business(contacts[contact_id], [vendor_id for vendor_id, _score in hits])
+
+        steps = (by_origin, by_tax, by_name, by_fuzzy_name)
+        return resolve(contacts, tuple(zip(MATCH_STEPS, steps, strict=True)), taken)
+
+    def _same_business(self, contact: Contact, vendor_ids: list[str]) -> list[str]:
+        """Different tax numbers on both sides mean different businesses, whatever the names say."""
+        tax = normalize_tax_number(contact.tax_number)
+        if not tax:
+            return vendor_ids
+        return [v for v in vendor_ids if normalize_tax_number(self.vendors[v].business_id) in ("", tax)]
+
+    def match(self, records: list[Record], taken: AbstractSet[str]) -> None:
+        """Apply the run's decisions (made by :meth:`fetch` over every contact of the run).
+
+        A contact read later by id (a write an earlier run could not finish) is decided then,
+        against the vendors the run's decisions left free.
+        """
+        late = [record for record in records if record.id not in self.plan]
+        if late:
+            claimed = set(taken).union(*(decision.candidates for decision in self.plan.values() if decision.rivals))
+            claimed.update(decision.target_id for decision in self.plan.values() if decision.target_id)
+            self.plan.update(self._decide(late, claimed))
+        for record in records:
+            decision = self.plan[record.id]
+            method = (decision.method or "").replace("_", " ")
+            if decision.target_id:
+                record.target_id, record.match_method = decision.target_id, decision.method
+                record.target = self.vendors[decision.target_id]
+            elif decision.rivals:
+                vendor = self.vendors[decision.candidates[0]]
+                claimants = sorted([record.label, *(self.labels[rival] for rival in decision.rivals)])
+                record.flag(
+                    "vendor.shared_match",
+                    f"{len(claimants)} contacts match the same Procore vendor '{vendor.name}' (#{vendor.id}) "
+                    f"by {method}: " + "; ".join(claimants),
+                    vendor_id=vendor.id,
+                    contacts=claimants,
+                )
+            elif decision.candidates:
+                candidates = [self.vendors[vendor_id] for vendor_id in decision.candidates]
+                record.flag(
+                    "vendor.multiple_matches",
+                    f"{len(candidates)} Procore vendors could be this contact (by {method}): "
+                    + "; ".join(f"{v.name} (#{v.id})" for v in candidates),
+                    candidates=[{"id": v.id, "name": v.name} for v in candidates],
+                    matched_by=decision.method,
+                )
 
     # -------------------------------------------------------------------- map
     def map(self, record: Record) -> dict[str, Any]:
