@@ -151,7 +151,9 @@ class SyncSettings(BaseModel):
         False, description="send whole payments to Procore instead of their cost (excluding tax) share"
     )
     payments_delete_removed: bool = Field(
-        False, description="delete the Procore payment when its Xero payment is deleted (else it is reported)"
+        False,
+        description="delete the Procore payment when its Xero payment is deleted (else it is reported); "
+        "the older switch for TRESTLE_SYNC_ON_DELETED_PAYMENTS=propagate",
     )
     integrations: Annotated[list[str], NoDecode] = Field(
         default_factory=integration_names, description="integrations the nightly run runs (default: all)"

@@ -58,6 +58,7 @@ from trestle.integrations.lookups import COMMITMENT, Lookups
 from trestle.integrations.xero_documents import SourceLine, XeroLineMapper, reference
 from trestle.models.procore import Commitment, CommitmentLineItem
 from trestle.tasks.declaration import FieldMap, IssueCode
+from trestle.tasks.deleted import deleted_issue
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
 
 KINDS: tuple[CommitmentKind, ...] = ("work_order", "purchase_order")
@@ -137,6 +138,14 @@ class CommitmentsIntegration(Integration):
         "overlap_minutes",
     )
     issues = (
+        deleted_issue(
+            COMMITMENT,
+            "commitments",
+            "xero",
+            "the commitment's purchase order",
+            "If the commitment still stands, re-enter its purchase order in Xero by hand, or void the commitment "
+            "in Procore.",
+        ),
         IssueCode(
             "commitment.project_not_integrated",
             "its project is not linked to a Xero option",
@@ -208,6 +217,7 @@ class CommitmentsIntegration(Integration):
         self.linked = {link.procore_id: link for link in self.ctx.store.links(self.entity)}
         self.located: dict[str, tuple[CommitmentKind, int]] = {}  # commitment id -> (kind, project)
         self._po_statuses: dict[str, str] | None = None
+        self._deleted_pos: set[str] | None = None  # purchase orders DELETED in Xero (deleted records)
 
     # ------------------------------------------------------------------ fetch
     def fetch(self, since: datetime | None) -> Iterator[Page]:
@@ -447,6 +457,22 @@ class CommitmentsIntegration(Integration):
                 if order.purchase_order_id
             }
         return self._po_statuses.get(purchase_order_id)
+
+    # ---------------------------------------------------------- deleted records
+    def target_gone(self, record: Record) -> str | None:
+        """DELETED when the linked purchase order was deleted in Xero by someone else, checked only when
+        the commitment changed (one list call per run, made the first time one is)."""
+        if record.link is None or record.link.fingerprint == record.fingerprint:
+            return None  # nothing to send: whatever happened to the order in Xero stands
+        if (record.link.last_payload or {}).get("Status") == DELETED:
+            return None  # Trestle deleted it (a cancelled commitment)
+        if self._deleted_pos is None:
+            self._deleted_pos = {
+                order.purchase_order_id
+                for order in self.ctx.xero.iter_purchase_orders(status=DELETED)
+                if order.purchase_order_id
+            }
+        return DELETED if record.target_id in self._deleted_pos else None
 
     # ------------------------------------------------------------------ write
     def write(self, items: list[WriteItem], batch_key: str) -> list[WriteResult]:
