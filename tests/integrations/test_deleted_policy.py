@@ -123,3 +123,37 @@ def test_propagate_deletes_the_draft_bill_of_a_deleted_claim_once_and_reports_an
     assert again["deleted"] == again["created"] == again["updated"] == 0
     assert xero_writes(trestle_env) == writes_after, "the deletion is sent once"
     assert open_issues(trestle_env, "progress_claim.bill_not_deletable") == {approved_claim}
+
+
+def test_a_voided_bill_leaves_its_direct_cost_under_report_and_propagate_removes_it_once(
+    trestle_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integrations import test_direct_invoices as direct
+
+    direct.link_prerequisites()
+    assert direct.run()["created"] >= 1
+    links = direct.store_for(trestle_env).links("direct_cost")
+    bills = direct.xero_bills(trestle_env)
+    link = next(link for link in links if bills[link.xero_id]["Status"] == "AUTHORISED")
+    set_bill_status(trestle_env, link.xero_id, "VOIDED")
+    projects = direct.project_ids(direct.store_for(trestle_env))
+    assert link.xero_id in direct.direct_costs(trestle_env, projects)
+    writes_before = direct.procore_writes(trestle_env)
+
+    monkeypatch.setenv("TRESTLE_SYNC_ON_DELETED_DIRECT_INVOICES", "report")
+    reported = direct.run()
+    assert reported["deleted"] == reported["created"] == reported["updated"] == 0
+    assert direct.procore_writes(trestle_env) == writes_before
+    issues = direct.store_for(trestle_env).open_issues(integration="direct_invoices")
+    assert {(issue.code, issue.record_id) for issue in issues} >= {("direct_cost.deleted_in_xero", link.xero_id)}
+    assert link.xero_id in direct.direct_costs(trestle_env, projects), "report leaves the direct cost"
+
+    monkeypatch.setenv("TRESTLE_SYNC_ON_DELETED_DIRECT_INVOICES", "propagate")
+    removed = direct.run()
+    assert removed["failed"] == 0
+    assert link.xero_id not in direct.direct_costs(trestle_env, projects), "propagate removes it"
+    issues = direct.store_for(trestle_env).open_issues(integration="direct_invoices")
+    assert "direct_cost.deleted_in_xero" not in {issue.code for issue in issues}
+    writes_after = direct.procore_writes(trestle_env)
+    assert direct.run()["failed"] == 0
+    assert direct.procore_writes(trestle_env) == writes_after, "removed once"

@@ -106,8 +106,9 @@ def _run_stages(run: PipelineRun) -> None:
         _mark_cursors(run, parts)
         logs.count_batch(run, batch, pages=len(parts))
     run.recheck_ids |= _ids_with_open_issues(run)
-    run.recheck_ids |= integration.deletion_candidates(integration.stream_since(deleted.STREAM))
-    run.note_high_water(deleted.STREAM, run.report.started_at)
+    if type(integration).deletion_candidates is not Integration.deletion_candidates:
+        run.recheck_ids |= integration.deletion_candidates(integration.stream_since(deleted.STREAM))
+        run.note_high_water(deleted.STREAM, run.report.started_at)
     recheck = sorted(run.recheck_ids - run.processed)
     for ids in chunked(recheck, RECHECK_BATCH):
         records = integration.fetch_by_ids(ids)
