@@ -19,6 +19,7 @@ from trestle.integrations import DeclarationError, dependency_order, names, per_
 from trestle.settings import SyncSettings
 from trestle.spec import DOCS_PATH, spec_markdown
 from trestle.tasks import stages
+from trestle.tasks.engine import Integration
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,6 +41,17 @@ def raised_codes(source: str, *, entity: str, name: str) -> set[str]:
     return resolved
 
 
+def deleted_codes(cls: type[Integration], source: str) -> set[str]:
+    """The codes :mod:`trestle.tasks.deleted` raises for ``cls``: ``<entity>.deleted_in_<target>`` when it
+    says a target is gone, ``<entity>.deleted_in_<source>`` when it hands the pipeline gone sources."""
+    codes = set()
+    if cls.target_gone is not Integration.target_gone:
+        codes.add(f"{cls.entity}.deleted_in_{cls.target_system}")
+    if "SourceGone(" in source:
+        codes.add(f"{cls.entity}.deleted_in_{cls.source_system}")
+    return codes
+
+
 def test_every_code_an_integration_raises_is_declared_and_every_declared_code_is_raised() -> None:
     pipeline_source = inspect.getsource(stages)
     for name, cls in registry().items():
@@ -49,6 +61,7 @@ def test_every_code_an_integration_raises_is_declared_and_every_declared_code_is
         source = "\n".join(inspect.getsource(module) for module in modules)
         raised = raised_codes(source, entity=cls.entity, name=cls.name)
         raised |= raised_codes(pipeline_source, entity=cls.entity, name=cls.name)
+        raised |= deleted_codes(cls, source)
         declared = [issue.code for issue in cls.issue_codes()]
         assert len(declared) == len(set(declared)), f"{name} declares a code twice"
         assert raised - set(declared) == set(), f"{name} raises codes it does not declare"

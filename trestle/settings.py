@@ -151,7 +151,9 @@ class SyncSettings(BaseModel):
         False, description="send whole payments to Procore instead of their cost (excluding tax) share"
     )
     payments_delete_removed: bool = Field(
-        False, description="delete the Procore payment when its Xero payment is deleted (else it is reported)"
+        False,
+        description="delete the Procore payment when its Xero payment is deleted (else it is reported); "
+        "the older switch for TRESTLE_SYNC_ON_DELETED_PAYMENTS=propagate",
     )
     integrations: Annotated[list[str], NoDecode] = Field(
         default_factory=integration_names, description="integrations the nightly run runs (default: all)"
@@ -167,6 +169,50 @@ class SyncSettings(BaseModel):
     )
     xero_calls_per_minute: int = Field(55, ge=1, le=10_000, description="shared limit per Xero tenant")
     procore_calls_per_minute: int = Field(60, ge=1, le=10_000, description="shared limit per Procore app")
+
+    # --- deleted records (trestle/tasks/deleted.py): one policy per integration
+    on_deleted: dict[str, str] = Field(
+        default_factory=dict,
+        description="per integration, what to do when a record Trestle wrote is deleted on the other side: "
+        "report, recreate or propagate ([sync.on_deleted] table, or TRESTLE_SYNC_ON_DELETED_<INTEGRATION>)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_on_deleted(cls, data: Any) -> Any:
+        """``TRESTLE_SYNC_ON_DELETED_PROGRESS_CLAIMS`` arrives as the key ``on_deleted_progress_claims``:
+        fold such keys into the ``on_deleted`` table (over the table's own entries)."""
+        if not isinstance(data, dict):
+            return data
+        flat = {key: value for key, value in data.items() if isinstance(key, str) and key.startswith("on_deleted_")}
+        table = data.get("on_deleted") or {}
+        if not flat or not isinstance(table, dict):
+            return data
+        rest = {key: value for key, value in data.items() if key not in flat}
+        rest["on_deleted"] = {**table, **{key.removeprefix("on_deleted_"): value for key, value in flat.items()}}
+        return rest
+
+    @model_validator(mode="after")
+    def _supported_on_deleted(self) -> SyncSettings:
+        """Every choice names a known integration and a policy that integration declares it supports."""
+        from trestle.integrations import registry
+
+        declared = registry()
+        if self.payments_delete_removed and "payments" in declared:  # the older switch for the same choice
+            self.on_deleted.setdefault("payments", "propagate")
+        problems = []
+        for name, policy in sorted(self.on_deleted.items()):
+            where = f"{ENV_PREFIX}SYNC_ON_DELETED_{name.upper()} ([sync.on_deleted] {name})"
+            if name not in declared:
+                problems.append(f"{where}: unknown integration {name!r}; known: {', '.join(declared)}")
+            elif policy not in declared[name].on_deleted:
+                supported = ", ".join(declared[name].on_deleted)
+                problems.append(f"{where}: {policy!r} is not supported by {name}; choose one of {supported}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # --- end of deleted records
 
     @field_validator("integrations", mode="before")
     @classmethod
@@ -341,6 +387,8 @@ class TrestleSettings(_TrestleSources):
                 if block in extra and secret not in extra:  # the pair's own block beats a shared secret
                     base.pop(secret, None)
             merged[section] = {**base, **extra}
+            if isinstance(base.get("on_deleted"), dict) and isinstance(extra.get("on_deleted"), dict):
+                merged[section]["on_deleted"] = {**base["on_deleted"], **extra["on_deleted"]}  # per key, not whole
         if overrides.get("schedules"):
             merged["schedules"] = merge_tables(merged.get("schedules") or {}, overrides["schedules"])
         return merged

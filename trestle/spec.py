@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from trestle.integrations import integration, per_project, registry
 from trestle.settings import ENV_PREFIX, SyncSettings
 from trestle.tasks.declaration import SYSTEM_NAMES
+from trestle.tasks.deleted import policy_text, setting_name
 from trestle.tasks.engine import Integration
 
 DOCS_PATH = "docs/INTEGRATIONS.md"
@@ -47,6 +48,11 @@ def spec_dict(cls: type[Integration]) -> dict[str, Any]:
         "notes": {heading: text for heading, text in cls.notes},
         "mapping": [{"target": row.target, "source": row.source} for row in cls.mapping],
         "settings": [_setting(name) for name in cls.settings_used],
+        "on_deleted": {
+            "environment": setting_name(cls.name),
+            "choices": list(cls.on_deleted),
+            "default": cls.on_deleted[0],
+        },
         "issues": [{"code": issue.code, "meaning": issue.meaning, "fix": issue.fix} for issue in cls.issue_codes()],
     }
 
@@ -106,6 +112,7 @@ def _integration_markdown(cls: type[Integration]) -> str:
     if cls.picked_up:
         lines.append(f"- **Picked up**: {cls.picked_up}")
     lines += [f"- **{heading}**: {text}" for heading, text in cls.notes]
+    lines.append(f"- **Deleted records**: {policy_text(cls)}")
     if cls.mapping:
         lines += ["", f"| {target} field | from {source} |", "|---|---|"]
         lines += [f"| `{_cell(row.target)}` | {_cell(row.source)} |" for row in cls.mapping]

@@ -422,13 +422,19 @@ class ProcoreClient(RestClient):
         return CommitmentChangeOrder.model_validate(self._get(path, route))
 
     def iter_requisitions(
-        self, project_id: int, *, updated_since: datetime | None = None, status: str | None = None
+        self,
+        project_id: int,
+        *,
+        updated_since: datetime | None = None,
+        status: str | None = None,
+        ids: Sequence[int] | None = None,
     ) -> Iterator[Requisition]:
-        """Subcontractor invoices of a project (v1.1, with their ``items``)."""
+        """Subcontractor invoices of a project (v1.1, with their ``items``); ``ids`` narrows to those."""
         params = {
             "project_id": project_id,
             "filters[updated_at]": self._updated(updated_since),
             "filters[status]": status,
+            "filters[id]": list(ids) if ids else None,
             "view": VIEWS["requisitions"],
         }
         for item in self._iter("/rest/v1.1/requisitions", params=params):

@@ -75,6 +75,7 @@ from trestle.integrations.lookups import COMMITMENT, Lookups
 from trestle.integrations.xero_documents import SourceLine, XeroLineMapper, reference
 from trestle.models.procore import Commitment, CommitmentChangeOrder, CommitmentLineItem
 from trestle.tasks.declaration import FieldMap, IssueCode
+from trestle.tasks.deleted import deleted_issue
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
 
 KINDS: tuple[CommitmentKind, ...] = ("work_order", "purchase_order")
@@ -169,6 +170,14 @@ class CommitmentsIntegration(Integration):
         "overlap_minutes",
     )
     issues = (
+        deleted_issue(
+            COMMITMENT,
+            "commitments",
+            "xero",
+            "the commitment's purchase order",
+            "If the commitment still stands, re-enter its purchase order in Xero by hand, or void the commitment "
+            "in Procore.",
+        ),
         IssueCode(
             "commitment.project_not_integrated",
             "its project is not linked to a Xero option",
@@ -537,6 +546,16 @@ class CommitmentsIntegration(Integration):
             if purchase_order_id in self._po_statuses[status]:
                 return status
         return None
+
+    # ---------------------------------------------------------- deleted records
+    def target_gone(self, record: Record) -> str | None:
+        """DELETED when the linked purchase order was deleted in Xero by someone else, checked only when
+        the commitment changed (one list call per run, made the first time one is)."""
+        if record.link is None or record.link.fingerprint == record.fingerprint:
+            return None  # nothing to send: whatever happened to the order in Xero stands
+        if (record.link.last_payload or {}).get("Status") == DELETED:
+            return None  # Trestle deleted it (a cancelled commitment)
+        return self._po_status(record.target_id or "", (DELETED,))
 
     # ------------------------------------------------------------------ write
     def write(self, items: list[WriteItem], batch_key: str) -> list[WriteResult]:

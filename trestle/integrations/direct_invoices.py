@@ -60,6 +60,7 @@ from trestle.jsonable import jsonable
 from trestle.models.store import PendingIntent
 from trestle.models.xero import Invoice, LineItem
 from trestle.tasks.declaration import FieldMap, IssueCode
+from trestle.tasks.deleted import deleted_issue, policy_of
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
 
 PAGE_SIZE = 1000
@@ -99,6 +100,7 @@ class DirectInvoicesIntegration(Integration):
     # that integration finishes its own pending bill writes (recovery) before this one reads bills.
     depends_on = ("vendors", "projects", "cost_codes", "progress_claims")
     per_project = True
+    on_deleted = ("propagate", "report")  # deleted-policy: removing the direct cost stays the default
     picked_up = (
         'AUTHORISED or PAID bills with a "Project" tracking option on at least one line that did not come from '
         "Procore (never a bill Trestle wrote for a claim, so nothing is counted twice). DRAFT bills wait until "
@@ -127,6 +129,13 @@ class DirectInvoicesIntegration(Integration):
     )
     settings_used = ("project_category", "cost_code_category", "overlap_minutes")
     issues = (
+        deleted_issue(  # deleted-policy
+            DIRECT_COST,
+            "direct_invoices",
+            "xero",
+            "the bill",
+            "Delete the direct cost in Procore by hand if the bill no longer stands.",
+        ),
         IssueCode(
             "direct_cost.several_projects",
             "the bill's lines name two projects",
@@ -239,6 +248,20 @@ class DirectInvoicesIntegration(Integration):
                 options.setdefault((found[1] or found[0] or "").casefold(), found)
         return list(options.values())
 
+    def _deletion_reported(self, record: Record, invoice: Invoice) -> bool:
+        """deleted-policy hook: with ``on_deleted = "report"`` a voided or deleted bill's direct cost is
+        left in Procore and reported (a bill only uncoded from its project is still removed)."""
+        if policy_of(type(self), self.ctx.settings.sync) != "report" or record.link is None:
+            return False
+        if invoice.status not in GONE_STATUSES or (record.link.last_payload or {}).get("removed"):
+            return False
+        record.flag(
+            "direct_cost.deleted_in_xero",
+            f"The bill is {invoice.status} in Xero; its Procore direct cost was left as it is.",
+            status=invoice.status,
+        )
+        return True
+
     def _is_gone(self, invoice: Invoice) -> bool:
         return invoice.status not in LIVE_STATUSES or not self._project_options(invoice)
 
@@ -278,6 +301,8 @@ class DirectInvoicesIntegration(Integration):
     def map(self, record: Record) -> dict[str, Any]:
         invoice: Invoice = record.data
         if self._is_gone(invoice):
+            if self._deletion_reported(record, invoice):  # deleted-policy
+                return {}
             return {"origin_id": record.id, "removed": True}
         option_id, option_name = self._project_options(invoice)[0]
         project_id = self.lookups.project_for_option(option_id, name=option_name)

@@ -16,7 +16,8 @@ a bill paid in three parts shows three payments issued:
 
 Xero payments cannot be edited, only deleted, so a payment already sent is never sent again. A
 payment deleted in Xero is reported as ``payment.deleted_in_xero`` while its Procore payment
-still exists; with ``sync.payments_delete_removed`` the Procore payment is deleted instead.
+still exists; with ``sync.on_deleted.payments = "propagate"`` (or the older
+``sync.payments_delete_removed``) the Procore payment is deleted instead (:mod:`trestle.tasks.deleted`).
 
 Skipped with an issue: the bill's contact is not linked to a Procore vendor; the claim (or its
 commitment) cannot be found in Procore; the amount is more than is still open on the commitment
@@ -44,6 +45,7 @@ from trestle.models.procore import Commitment, ContractPayment, Requisition
 from trestle.models.store import LinkRow, PendingIntent
 from trestle.models.xero import Invoice, Payment
 from trestle.tasks.declaration import FieldMap, IssueCode, Schedule
+from trestle.tasks.deleted import policy_of
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
 
 __all__ = ["PaymentsIntegration", "cost_share"]
@@ -71,6 +73,7 @@ class PaymentsIntegration(Integration):
     summary = "Xero payments on bills from Procore claims → Procore contract payments."
     depends_on = ("progress_claims",)
     per_project = True
+    on_deleted = ("report", "propagate")
     schedule = Schedule("15 * * * *", "hourly", "every hour at :15")
     picked_up = (
         "Xero payments changed since the last run (`GET /Payments`, `If-Modified-Since`) on bills that came from "
@@ -80,8 +83,9 @@ class PaymentsIntegration(Integration):
     notes = (
         (
             "Written",
-            "A payment deleted in Xero is reported; with `TRESTLE_SYNC_PAYMENTS_DELETE_REMOVED` the Procore payment "
-            "is deleted. Procore's payment endpoint has no idempotency key: a lost answer is finished by finding "
+            "A payment deleted in Xero is reported; with `TRESTLE_SYNC_ON_DELETED_PAYMENTS=propagate` (or "
+            "`TRESTLE_SYNC_PAYMENTS_DELETE_REMOVED`) the Procore payment is deleted. Procore's payment endpoint "
+            "has no idempotency key: a lost answer is finished by finding "
             "the payment by `origin_id` before anything is resent.",
         ),
     )
@@ -123,7 +127,7 @@ class PaymentsIntegration(Integration):
             "payment.deleted_in_xero",
             "the Xero payment was deleted; the Procore payment remains",
             "Delete the payment in Procore (Commitments → Payments Issued) or set "
-            "TRESTLE_SYNC_PAYMENTS_DELETE_REMOVED=true to let Trestle remove it.",
+            "TRESTLE_SYNC_ON_DELETED_PAYMENTS=propagate ([sync.on_deleted] payments) to let Trestle remove it.",
         ),
         IssueCode(
             "payment.write_rejected",
@@ -242,7 +246,7 @@ class PaymentsIntegration(Integration):
         if sent is not None and payment.status != DELETED:
             return  # already in Procore; Xero payments cannot change
         if sent is not None:
-            if not self.ctx.settings.sync.payments_delete_removed and self._still_in_procore(sent):
+            if policy_of(type(self), self.ctx.settings.sync) != "propagate" and self._still_in_procore(sent):
                 record.flag(
                     "payment.deleted_in_xero",
                     f"The payment of {money(payment.amount)} was deleted in Xero but is still recorded in Procore.",

@@ -37,8 +37,17 @@ Mapping (one document per claim):
 - The bill's ``Url`` points back at the Procore invoice.
 
 Updates: approved claims are locked in Procore, so changes come from settings or renamed
-options. A bill with payments (or PAID) cannot change in Xero and a VOIDED or DELETED one is gone:
-both are issues, never a new bill. Written with ``POST /Invoices`` and ``POST /CreditNotes`` in
+options. A bill with payments (or PAID) cannot change in Xero: an issue, never a new bill.
+
+Deleted records (``sync.on_deleted.progress_claims``, see :mod:`trestle.tasks.deleted`): a bill or
+credit note VOIDED or DELETED in Xero is reported (``progress_claim.deleted_in_xero``) or, with
+``recreate``, written again once. A linked claim no longer in Procore is reported
+(``progress_claim.deleted_in_procore``) or, with ``propagate``, its DRAFT or SUBMITTED document
+without payments is set DELETED in Xero; any other document is ``progress_claim.bill_not_deletable``.
+Found each run with one Xero list call per document kind (VOIDED/DELETED since the last check) and
+one filtered requisition list per project with linked claims (100 ids a call).
+
+Written with ``POST /Invoices`` and ``POST /CreditNotes`` in
 batches of 50 with an ``Idempotency-Key`` derived from the batch, so a resend replays.
 """
 
@@ -55,8 +64,10 @@ from trestle.clients.procore import CommitmentKind
 from trestle.clients.xero_batch import BatchResult
 from trestle.integrations.lookups import PROGRESS_CLAIM, Lookups, money
 from trestle.models.procore import Commitment, CostCode, Requisition, RequisitionItem
+from trestle.models.store import LinkRow
 from trestle.models.xero import CreditNote, Invoice, PaymentTerm
 from trestle.tasks.declaration import FieldMap, IssueCode
+from trestle.tasks.deleted import SourceGone, deleted_issue
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
 
 __all__ = ["APPROVED_STATUSES", "ProgressClaimsIntegration", "due_date"]
@@ -66,6 +77,9 @@ BILL, CREDIT_NOTE = "ACCPAY", "ACCPAYCREDIT"
 PAGE_SIZE = 200
 CREDIT_NOTE_QUERY_CHUNK = 25
 RETAINAGE_DESCRIPTION = "Retainage held"
+GONE_STATUSES = ("VOIDED", "DELETED")
+DELETABLE_STATUSES = ("DRAFT", "SUBMITTED")
+CLAIM_ID_CHUNK = 100
 _COMMITMENT_KINDS: tuple[CommitmentKind, ...] = ("work_order", "purchase_order")
 
 
@@ -98,6 +112,7 @@ class ProgressClaimsIntegration(Integration):
     summary = "Approved Procore subcontractor invoices → Xero bills and supplier credit notes."
     depends_on = ("vendors", "projects", "cost_codes", "commitments")
     per_project = True
+    on_deleted = ("report", "recreate", "propagate")
     picked_up = (
         "Subcontractor invoices of linked projects with status `approved` or `approved_as_noted` (each project "
         "has its own cursor)."
@@ -166,11 +181,25 @@ class ProgressClaimsIntegration(Integration):
             "The bill has payments in Xero, so it cannot change. Enter the difference as a new bill or credit note "
             "in Xero, or remove the payments first and the next run updates it.",
         ),
+        deleted_issue(
+            PROGRESS_CLAIM,
+            "progress_claims",
+            "xero",
+            "the claim's bill or credit note",
+            "If the claim still stands, re-enter it in Xero by hand, or delete the claim in Procore.",
+        ),
+        deleted_issue(
+            PROGRESS_CLAIM,
+            "progress_claims",
+            "procore",
+            "the claim",
+            "Void or delete its bill in Xero by hand if it no longer stands.",
+        ),
         IssueCode(
-            "progress_claim.bill_voided",
-            "the bill was voided or deleted in Xero",
-            "The bill was voided or deleted in Xero. If the claim still stands, re-enter it in Xero by hand; "
-            "Trestle does not create a second bill for one claim.",
+            "progress_claim.bill_not_deletable",
+            "the claim was deleted in Procore but its Xero document is approved or paid",
+            "Trestle only deletes DRAFT or SUBMITTED documents without payments. Void the bill in Xero by hand "
+            "(remove its payments first), or re-enter the claim in Procore.",
         ),
         IssueCode(
             "progress_claim.type_changed",
@@ -200,6 +229,7 @@ class ProgressClaimsIntegration(Integration):
         self.payment_terms: dict[str, PaymentTerm | None] = {}
         self.current_docs: dict[str, Invoice | CreditNote] = {}
         self.doc_types: dict[str, str] = {}
+        self.gone_links: dict[str, LinkRow] = {}  # claim id -> link, for linked claims no longer in Procore
 
     # ---------------------------------------------------------------- prepare
     def prepare(self) -> None:
@@ -236,7 +266,7 @@ class ProgressClaimsIntegration(Integration):
             for requisition in self.ctx.procore.iter_requisitions(project_id)
             if str(requisition.id) in wanted and (requisition.status or "") in APPROVED_STATUSES
         ]
-        return self._records(found)
+        return self._records(found) + self._gone_records(ids)
 
     def _records(self, requisitions: list[Requisition]) -> list[Record]:
         """Records for a page of claims, after loading what mapping them needs in a few calls."""
@@ -461,14 +491,7 @@ class ProgressClaimsIntegration(Integration):
         status = current.status or ""
         paid = isinstance(current, Invoice) and (current.amount_paid or 0) > 0
         number = getattr(current, "invoice_number", None) or getattr(current, "credit_note_number", None)
-        if status in {"VOIDED", "DELETED"}:
-            record.flag(
-                "progress_claim.bill_voided",
-                f"The Xero document {number or ''} is {status}, so the changes in Procore were not sent.",
-                status=status,
-                changes=[change.field for change in record.changes],
-            )
-        elif status == "PAID" or paid:
+        if status == "PAID" or paid:  # VOIDED or DELETED ones are handled as deleted (trestle.tasks.deleted)
             record.flag(
                 "progress_claim.bill_paid",
                 f"The Xero bill {number or ''} has payments, so Xero will not accept the changes from Procore.",
@@ -504,6 +527,85 @@ class ProgressClaimsIntegration(Integration):
                     )
         return [results[item.source_id] for item in items]
 
+    # ---------------------------------------------------------- deleted records
+    def deletion_candidates(self, since: datetime | None) -> set[str]:
+        """Claims whose document was voided or deleted in Xero since ``since``, and linked claims that
+        are no longer in Procore (remembered for :meth:`_gone_records`)."""
+        links = {link.procore_id: link for link in self.lookups.links(self.entity) if not _deleted_by_trestle(link)}
+        if not links:
+            return set()
+        claim_of = {link.xero_id: claim_id for claim_id, link in links.items()}
+        gone_docs = [
+            invoice.invoice_id
+            for invoice in self.ctx.xero.iter_invoices(
+                modified_since=since, statuses=GONE_STATUSES, where=f'Type=="{BILL}"'
+            )
+        ]
+        if any(self.doc_types.get(link.xero_id) == CREDIT_NOTE for link in links.values()):
+            where = " OR ".join(f'Status=="{status}"' for status in GONE_STATUSES)
+            notes = self.ctx.xero.iter_credit_notes(modified_since=since, where=where)
+            gone_docs += [note.credit_note_id for note in notes if note.type == CREDIT_NOTE]
+        self.gone_links = self._claims_not_in_procore(links)
+        return {claim_of[doc_id] for doc_id in gone_docs if doc_id in claim_of} | set(self.gone_links)
+
+    def _claims_not_in_procore(self, links: dict[str, LinkRow]) -> dict[str, LinkRow]:
+        """Linked claims of integrated projects that Procore no longer lists, whatever their status."""
+        by_project: dict[int, list[int]] = {}
+        for project_id in self.lookups.integrated_project_ids():
+            url_of = self.ctx.links.procore_requisition
+            option = self.lookups.project_option(project_id)
+            for claim_id, link in links.items():
+                payload = link.last_payload or {}
+                if payload.get("Url") == url_of(project_id, claim_id) or _tracked_to(payload, option):
+                    by_project.setdefault(project_id, []).append(int(claim_id))
+        missing: dict[str, LinkRow] = {}
+        for project_id, claim_ids in sorted(by_project.items()):
+            for chunk in chunked(sorted(claim_ids), CLAIM_ID_CHUNK):
+                found = {r.id for r in self.ctx.procore.iter_requisitions(project_id, ids=chunk)}
+                missing |= {str(claim_id): links[str(claim_id)] for claim_id in chunk if claim_id not in found}
+        return missing
+
+    def _gone_records(self, ids: Sequence[str]) -> list[Record]:
+        """Records standing in for the claims among ``ids`` that are no longer in Procore."""
+        gone = [self.gone_links[claim_id] for claim_id in ids if claim_id in self.gone_links]
+        bills = [link.xero_id for link in gone if self.doc_types.get(link.xero_id, BILL) == BILL]
+        for invoice in self.ctx.xero.get_invoices(bills):
+            self.current_docs[invoice.invoice_id or ""] = invoice
+        credits = [link.xero_id for link in gone if self.doc_types.get(link.xero_id) == CREDIT_NOTE]
+        for chunk in chunked(credits, CREDIT_NOTE_QUERY_CHUNK):
+            where = " OR ".join(f'CreditNoteID==Guid("{credit_id}")' for credit_id in chunk)
+            for note in self.ctx.xero.iter_credit_notes(where=where):
+                self.current_docs[note.credit_note_id or ""] = note
+        return [
+            Record(link.procore_id, link.label, SourceGone(link.procore_id, "procore", "no longer in Procore"))
+            for link in gone
+        ]
+
+    def target_gone(self, record: Record) -> str | None:
+        if record.link is None or _deleted_by_trestle(record.link):
+            return None
+        current = self.current_docs.get(record.target_id or "")
+        status = (current.status if current else None) or ""
+        return status if status in GONE_STATUSES else None
+
+    def propagation_payload(self, record: Record) -> dict[str, Any] | None:
+        kind = str(((record.link.last_payload if record.link else None) or {}).get("Type", BILL))
+        current = self.current_docs.get(record.target_id or "")
+        status = (current.status if current else None) or ""
+        if status in GONE_STATUSES:  # already gone in Xero: the link only records it
+            return {"Type": kind, "Status": status}
+        paid = isinstance(current, Invoice) and ((current.amount_paid or 0) > 0 or (current.amount_credited or 0) > 0)
+        if current is None or status not in DELETABLE_STATUSES or paid:
+            number = getattr(current, "invoice_number", None) or getattr(current, "credit_note_number", None)
+            record.flag(
+                "progress_claim.bill_not_deletable",
+                f"The claim is no longer in Procore, but its Xero document {number or record.target_id} is "
+                f"{status or 'not found'}{' with payments' if paid else ''}, so Trestle did not delete it.",
+                status=status,
+            )
+            return None
+        return {"Type": kind, "Status": "DELETED"}
+
     def target_url(self, target_id: str) -> str | None:
         if self.doc_types.get(target_id) == CREDIT_NOTE:
             return self.ctx.links.xero_credit_note(target_id)
@@ -521,10 +623,27 @@ def _gross_and_retainage(item: RequisitionItem) -> tuple[Decimal, Decimal]:
     return gross, Decimal("0.00")
 
 
+def _deleted_by_trestle(link: LinkRow) -> bool:
+    """Whether the link records a deletion Trestle made or learnt of (a propagated one)."""
+    return (link.last_payload or {}).get("Status") in GONE_STATUSES
+
+
+def _tracked_to(payload: dict[str, Any], project_option: str | None) -> bool:
+    """Whether a written document's lines are tracked to ``project_option`` (credit notes have no Url)."""
+    if not project_option:
+        return False
+    return any(
+        tracking.get("Option") == project_option
+        for line in payload.get("LineItems") or []
+        for tracking in line.get("Tracking") or []
+    )
+
+
 def _element(item: WriteItem, id_key: str) -> dict[str, Any]:
     """The Xero element for one write: the payload, plus the document ID (and no status) for updates."""
     element = dict(item.payload)
     if item.operation == "update" and item.target_id:
         element[id_key] = item.target_id
-        element.pop("Status", None)
+        if element.get("Status") not in GONE_STATUSES:  # only a propagated deletion sends a status
+            element.pop("Status", None)
     return element

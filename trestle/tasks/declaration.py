@@ -46,3 +46,17 @@ System = Literal["procore", "xero"]
 
 # How each system is named to people (reports, emails, docs).
 SYSTEM_NAMES: dict[str, str] = {"procore": "Procore", "xero": "Xero"}
+
+OnDeleted = Literal["report", "recreate", "propagate"]
+"""What a run does when a record Trestle wrote is deleted or voided on the other side.
+
+``report``: leave both sides as they are and raise one named review issue. ``recreate``: the
+target was deleted, so write it again as a new record and re-point the link at it. ``propagate``:
+the source was deleted, so delete or void its target where the target's API allows it.
+"""
+
+ON_DELETED_MEANINGS: dict[str, str] = {
+    "report": "leave it and raise a review issue",
+    "recreate": "write the deleted target again (once) and link the new one",
+    "propagate": "delete or void the target when its source is deleted, where the API allows it",
+}

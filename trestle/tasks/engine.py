@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from trestle.jsonable import jsonable
 from trestle.models.report import FieldChange
 from trestle.models.store import IssueIn, LinkRow, PendingIntent
-from trestle.tasks.declaration import SYSTEM_NAMES, FieldMap, IssueCode, Schedule, System
+from trestle.tasks.declaration import SYSTEM_NAMES, FieldMap, IssueCode, OnDeleted, Schedule, System
 
 if TYPE_CHECKING:
     from trestle.tasks.context import RunContext
@@ -54,6 +54,7 @@ class Record:
         "match_method",
         "payload",
         "plan",
+        "replaces",
         "target",
         "target_id",
         "updated_at",
@@ -83,6 +84,7 @@ class Record:
         self.fingerprint: str | None = None
         self.plan: Plan | None = None
         self.changes: list[FieldChange] = []
+        self.replaces: str | None = None  # the deleted target a "recreate" writes anew (its key differs)
 
     def flag(self, code: str, message: str, **details: Any) -> None:
         """Raise a named review issue on this record."""
@@ -150,6 +152,7 @@ class Integration(ABC):
     issues: ClassVar[tuple[IssueCode, ...]] = ()  # every review issue it raises (generic ones added)
     settings_used: ClassVar[tuple[str, ...]] = ()  # the ``sync`` settings it reads
     write_batch_size: ClassVar[int] = 50
+    on_deleted: ClassVar[tuple[OnDeleted, ...]] = ("report",)  # policies it supports; the first is the default
     issue_fixes: ClassVar[dict[str, str]] = {}  # derived from ``issues``: code -> fix
     issue_meanings: ClassVar[dict[str, str]] = {}  # derived from ``issues``: code -> meaning
 
@@ -262,6 +265,26 @@ class Integration(ABC):
             for intent in intents
         ]
         return self.write(items, intents[0].batch_key)
+
+    # Deleted records (``sync.on_deleted``; the mechanism is in :mod:`trestle.tasks.deleted`).
+    def deletion_candidates(self, since: datetime | None) -> set[str]:
+        """Source ids whose source or target may have been deleted since ``since``: re-read this run.
+
+        Default: none (the integration detects no deletions beyond what its reads show).
+        """
+        return set()
+
+    def target_gone(self, record: Record) -> str | None:
+        """Why the linked target no longer stands ("VOIDED", "DELETED"…), or None while it does.
+
+        A target Trestle itself deleted (a propagated deletion) is not gone in this sense.
+        """
+        return None
+
+    def propagation_payload(self, record: Record) -> dict[str, Any] | None:
+        """The update that deletes or voids the target of a source that is gone (``record.data`` is a
+        :class:`~trestle.tasks.deleted.SourceGone`), or None to report instead; flag when it is refused."""
+        return None
 
     def source_url(self, record: Record) -> str | None:
         return record.url

@@ -27,7 +27,7 @@ from trestle.clients.errors import DailyLimitExceeded, describe_exception
 from trestle.integrations.lookups import Lookups
 from trestle.models.report import IntegrationReport, IssueView, SystemUsage
 from trestle.models.store import IssueIn, LeaseLost, LockHeld
-from trestle.tasks import logs
+from trestle.tasks import deleted, logs
 from trestle.tasks.context import RunContext
 from trestle.tasks.engine import Blocked, Integration, Page
 from trestle.tasks.faults import fail_point
@@ -113,6 +113,9 @@ def _run_stages(run: PipelineRun) -> None:
         _mark_cursors(run, parts)
         logs.count_batch(run, batch, pages=len(parts))
     run.recheck_ids |= _ids_with_open_issues(run) | _new_manual_links(run)
+    if type(integration).deletion_candidates is not Integration.deletion_candidates:
+        run.recheck_ids |= integration.deletion_candidates(integration.stream_since(deleted.STREAM))
+        run.note_high_water(deleted.STREAM, run.report.started_at)
     recheck = sorted(run.recheck_ids - run.processed)
     for ids in chunked(recheck, RECHECK_BATCH):
         records = integration.fetch_by_ids(ids)

@@ -34,6 +34,7 @@ from trestle.clients.errors import (
 from trestle.jsonable import jsonable
 from trestle.models.report import RecordOutcome
 from trestle.models.store import IntentIn, PendingIntent
+from trestle.tasks import deleted
 from trestle.tasks.engine import (
     Page,
     Record,
@@ -152,7 +153,8 @@ def validate_stage(run: PipelineRun, page: Page, number: int) -> Page:
     """Apply the integration's rules; a record that breaks one carries a named issue."""
     for record in page.records:
         record.issues = []
-        run.integration.validate(record)
+        if not deleted.is_gone_source(record):
+            run.integration.validate(record)
     return page
 
 
@@ -193,12 +195,16 @@ def map_stage(run: PipelineRun, page: Page, number: int) -> Page:
         if record.issues:
             record.plan = "skip"
             continue
+        if deleted.plan_gone_source(run, record):
+            continue
         payload = jsonable(run.integration.map(record))
         if record.issues:  # mapping can find problems too (an unknown cost code, say)
             record.plan = "skip"
             continue
         record.payload, record.fingerprint = payload, fingerprint(payload)
         if record.link is not None:
+            if deleted.screen_gone_target(run, record):
+                continue
             if record.link.fingerprint == record.fingerprint:
                 record.plan = "unchanged"
                 continue
@@ -257,7 +263,9 @@ def write_stage(run: PipelineRun, page: Page, number: int) -> Page:
                 operation="update" if record.plan == "update" else "create",
                 target_id=record.target_id,
                 payload=record.payload or {},
-                idempotency_key=idempotency_key(run.ctx.pair, run.name, record.id, record.fingerprint or ""),
+                idempotency_key=idempotency_key(
+                    run.ctx.pair, run.name, deleted.write_source_key(record), record.fingerprint or ""
+                ),
                 label=record.label,
             )
             for record in batch
@@ -353,6 +361,8 @@ def _outcome(run: PipelineRun, record: Record) -> RecordOutcome:
     integration = run.integration
     result = run.write_results.get(record.id)
     action: str = {"create": "created", "update": "updated", "skip": "skipped"}.get(record.plan or "", "unchanged")
+    if action == "updated" and isinstance(record.data, deleted.SourceGone):
+        action = "deleted"  # a propagated deletion
     reason = None
     if record.issues:
         action = "skipped" if record.plan == "skip" else "failed"

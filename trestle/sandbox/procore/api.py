@@ -15,6 +15,7 @@ from ..common import WRITE_METHODS, SandboxRuntime, install_common
 from ..scenario import build_scenario
 from . import (
     authorize,
+    control,
     routes_change_orders,
     routes_commitments,
     routes_company,
@@ -142,5 +143,6 @@ def create_app(
     app.include_router(oauth_router(oauth))
     for module in (routes_company, routes_cost_codes, routes_commitments, routes_change_orders, routes_invoicing):
         app.include_router(module.router)
+    app.include_router(control.router)
     app.include_router(web.router)  # last: its paths are the most general
     return app
