@@ -18,11 +18,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import IO, Any, Generic, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
+from trestle.clients import streaming
 from trestle.clients.auth import Authenticator, ClientCredentialsAuthenticator
 from trestle.clients.errors import MalformedResponseError, excerpt
 from trestle.clients.http import ErrorDetail, RestClient, RetryPolicy
@@ -35,6 +36,7 @@ from trestle.models.procore import (
     CostCode,
     DirectCost,
     Me,
+    ProcoreAttachment,
     Project,
     ProjectStage,
     Requisition,
@@ -493,3 +495,17 @@ class ProcoreClient(RestClient):
         route = "/rest/v1.0/projects/{project_id}/direct_costs/{id}"
         path = f"/rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}"
         self._write("DELETE", path, route, None, idempotent=True)
+
+    # -- attachment files (streamed, never held whole in memory) --------------------------------
+
+    def download_attachment(self, attachment: ProcoreAttachment, into: IO[bytes], *, limit: int | None = None) -> int:
+        """Copy a record's file from its pre-signed ``url`` into ``into``; its size.
+
+        The link is a credential of its own and may name another host (Procore's file storage), so
+        no token is sent with it and it never appears in a message.
+        """
+        if not attachment.url:
+            raise MalformedResponseError(
+                f"procore attachment {attachment.id} has no url", system=self.system, route="attachment url"
+            )
+        return streaming.download(self, attachment.url, into, route="attachment url", limit=limit, authenticated=False)

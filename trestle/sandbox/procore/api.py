@@ -13,7 +13,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..common import WRITE_METHODS, SandboxRuntime, install_common
 from ..scenario import build_scenario
-from . import authorize, routes_commitments, routes_company, routes_cost_codes, routes_invoicing, web
+from . import (
+    authorize,
+    routes_attachments,
+    routes_commitments,
+    routes_company,
+    routes_cost_codes,
+    routes_invoicing,
+    web,
+)
 from .auth import DEFAULT_TOKEN_TTL, OAuthServer, oauth_router
 from .guard import RateLimiter, RateLimits, install_guard
 from .seed import build_state
@@ -134,5 +142,6 @@ def create_app(
     app.include_router(oauth_router(oauth))
     for module in (routes_company, routes_cost_codes, routes_commitments, routes_invoicing):
         app.include_router(module.router)
+    routes_attachments.install(app)
     app.include_router(web.router)  # last: its paths are the most general
     return app

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from . import routes_attachments
 from .money import (
     ZERO,
     commitment_payments,
@@ -275,7 +276,7 @@ def _requisition_full(state: ProcoreState, record: Record) -> tuple[Record, list
         "percent_complete": (claimed / contract_sum * 100) if contract_sum else Decimal(0),
         "total_claimed_amount": claimed,
         "deletable": record["status"] == "draft" and not record.get("origin_id"),
-        "attachments": [],
+        "attachments": routes_attachments.present(record.get("attachments")),
         "summary": summary,
     }
     return full, items
