@@ -9,9 +9,10 @@ default run of progress claims writes its bill. Content is deterministic for a s
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
-from trestle.sandbox.procore.routes_attachments import add_file
-from trestle.sandbox.procore.state import ProcoreState
+if TYPE_CHECKING:  # the sandboxes' seeds import this module: it must not import them back at load time
+    from trestle.sandbox.procore.state import ProcoreState
 
 SEND_STAGE = "Send to Xero"
 APPROVED = ("approved", "approved_as_noted")
@@ -28,6 +29,8 @@ def file_bytes(name: str, size: int, seed: int = 1) -> bytes:
 
 def seed_claim_attachments(state: ProcoreState) -> None:
     """Attach :data:`CLAIM_FILES` to the first approved claim of a project in the send stage."""
+    from trestle.sandbox.procore.routes_attachments import add_file
+
     send_stage_ids = {stage_id for stage_id, stage in state.project_stages.items() if stage["name"] == SEND_STAGE}
     sendable = {pid for pid, project in state.projects.items() if project.get("project_stage_id") in send_stage_ids}
     claim = next(
