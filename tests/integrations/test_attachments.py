@@ -22,10 +22,11 @@ from trestle.cli import run_flow
 from trestle.db import make_engine
 from trestle.flows import get_flow
 from trestle.models.store import LinkStore
-from trestle.sandbox.attachments_seed import CLAIM_FILES, file_bytes
+from trestle.sandbox.attachments_seed import BILL_FILES, CLAIM_FILES, file_bytes
 from trestle.sandbox.procore.routes_attachments import add_file
 
 PREREQUISITES = ("vendors", "projects", "cost_codes", "commitments", "progress_claims")
+BILL_PREREQUISITES = ("vendors", "projects", "cost_codes", "progress_claims", "direct_invoices")
 MB = 1_000_000
 
 
@@ -124,6 +125,48 @@ def test_a_file_over_10_mb_is_an_issue_and_an_8_mb_one_is_uploaded(
     second = run("claim_attachments")
     assert uploads(trestle_env) == sent
     assert second["issue_codes"] == ["claim_attachment.too_large"], "the issue stays open, nothing is resent"
+
+
+def procore_writes(env: dict[str, str]) -> dict[str, int]:
+    requests = httpx.get(f"{env['TRESTLE_PROCORE_API_URL']}/_sandbox/stats").json()["requests"]
+    return {key: count for key, count in requests.items() if key.startswith(("PATCH ", "POST ", "PUT "))}
+
+
+def seeded_bill(sandboxes: Any) -> dict[str, Any]:
+    state = sandboxes.xero.server.config.app.state.xero
+    return next(bill for bill in state.invoices.values() if bill.get("_attachments"))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_bill_file_reaches_its_direct_cost_once_after_a_lost_answer_and_the_lock_is_restored(
+    trestle_env: dict[str, str], fresh_sandboxes: Any
+) -> None:
+    for name in BILL_PREREQUISITES:
+        run(name)
+    bill = seeded_bill(fresh_sandboxes)
+    targets = [link.procore_id for link in store(trestle_env).links("direct_cost") if link.xero_id == bill["InvoiceID"]]
+    assert targets, "the seeded bill became a direct cost: the test proves something"
+
+    httpx.post(f"{trestle_env['TRESTLE_PROCORE_API_URL']}/_sandbox/faults", json={"lost_rate": 1.0, "seed": 2})
+    lost = run("bill_attachments")
+    httpx.post(f"{trestle_env['TRESTLE_PROCORE_API_URL']}/_sandbox/faults", json={"lost_rate": 0.0})
+    assert lost["created"] == 0 and lost["failed"] == len(targets), lost
+
+    finished = run("bill_attachments")
+    assert finished["created"] == len(targets) and finished["failed"] == 0, finished
+    ((name, _, size),) = BILL_FILES
+    with procore_api(trestle_env) as procore:
+        for target in targets:
+            project_id, direct_cost_id = target.split(":")
+            shown = procore.get(f"/rest/v1.1/projects/{project_id}/direct_costs/{direct_cost_id}").json()
+            assert [a["filename"] for a in shown["attachments"]] == [name], "the file once on each direct cost"
+            assert httpx.get(shown["attachments"][0]["url"]).content == file_bytes(name, size)
+            assert shown["origin_id"] == bill["InvoiceID"], "the origin_id lock is back"
+    writes = procore_writes(trestle_env)
+
+    again = run("bill_attachments")
+    assert procore_writes(trestle_env) == writes, "a second run writes nothing to Procore"
+    assert again["created"] == 0 and again["unchanged"] == len(targets), again
 
 
 MEMORY_PROBE = textwrap.dedent(

@@ -509,3 +509,26 @@ class ProcoreClient(RestClient):
                 f"procore attachment {attachment.id} has no url", system=self.system, route="attachment url"
             )
         return streaming.download(self, attachment.url, into, route="attachment url", limit=limit, authenticated=False)
+
+    def direct_cost(self, project_id: int, direct_cost_id: int) -> DirectCost:
+        """One direct cost with its lines and ``attachments`` (v1.1 show)."""
+        route = "/rest/v1.1/projects/{project_id}/direct_costs/{id}"
+        return DirectCost.model_validate(
+            self._get(f"/rest/v1.1/projects/{project_id}/direct_costs/{direct_cost_id}", route)
+        )
+
+    def attach_to_direct_cost(
+        self, project_id: int, direct_cost_id: int, file_name: str, file: IO[bytes], content_type: str
+    ) -> DirectCost:
+        """Add a file to a direct cost: ``PATCH`` as ``multipart/form-data`` with one ``attachments[]`` part.
+
+        Not idempotent (each call adds a file): a lost answer raises OutcomeUnknownError, and the
+        caller looks for the file on the direct cost before sending it again. Refused (422) while
+        the direct cost's ``origin_id`` locks it.
+        """
+        route = "/rest/v1.1/projects/{project_id}/direct_costs/{id}"
+        path = f"/rest/v1.1/projects/{project_id}/direct_costs/{direct_cost_id}"
+        response = streaming.send_form(
+            self, "PATCH", path, "attachments[]", file_name, file, route=route, content_type=content_type
+        )
+        return DirectCost.model_validate(self._object(self.decode_json(response, route=route), route))

@@ -11,7 +11,7 @@ upload that may have reached the server (no answer, 502/504) raises
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 import httpx
@@ -96,21 +96,47 @@ def send_file(
     route: str,
     content_type: str,
     headers: Mapping[str, str] | None = None,
-    params: Mapping[str, Any] | None = None,
 ) -> httpx.Response:
     """Send ``file`` (``size`` bytes) as the raw body of a write and return the answer (read)."""
+    sized = {**(headers or {}), "Content-Type": content_type, "Content-Length": str(size)}
+    return _write(client, method, path, route, sized, lambda: {"content": read_chunks(file)})
+
+
+def send_form(
+    client: RestClient,
+    method: str,
+    path: str,
+    field: str,
+    file_name: str,
+    file: IO[bytes],
+    *,
+    route: str,
+    content_type: str,
+) -> httpx.Response:
+    """Send ``file`` as the one part ``field`` of a ``multipart/form-data`` write (httpx streams the part)."""
+
+    def form() -> dict[str, Any]:
+        file.seek(0)
+        return {"files": [(field, (file_name, file, content_type))]}
+
+    return _write(client, method, path, route, {}, form)
+
+
+def _write(
+    client: RestClient,
+    method: str,
+    path: str,
+    route: str,
+    headers: Mapping[str, str],
+    body: Callable[[], dict[str, Any]],
+) -> httpx.Response:
+    """One write with a streamed body: counted, paced, a 401 refreshed once, a lost answer reported."""
     refreshed = False
     while True:
-        sent = {
-            **client.default_headers(),
-            **client.authenticator.auth_headers(),
-            **(headers or {}),
-            "Content-Type": content_type,
-            "Content-Length": str(size),
-        }
+        sent = {**client.default_headers(), **client.authenticator.auth_headers(), **headers}
         client.pacer.before_request(method, route)
         try:
-            response = client._http.request(method, path, params=params, content=read_chunks(file), headers=sent)
+            response = client._http.request(method, path, headers=sent, **body())
         except httpx.ConnectError as exc:
             raise TransportError(f"{client.system} {method} {route}: cannot connect", system=client.system) from exc
         except httpx.TransportError as exc:

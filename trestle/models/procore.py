@@ -376,6 +376,7 @@ class DirectCost(ProcoreModel):
     origin_id: str | None = None
     origin_data: str | None = None
     line_items: list[DirectCostLineItem] | None = None
+    attachments: list[ProcoreAttachment] | None = None
     created_at: OptionalDateTime = None
     updated_at: OptionalDateTime = None
     deleted_at: OptionalDateTime = None

@@ -36,12 +36,24 @@ def files_of(state: XeroState) -> dict[str, bytes]:
     return files
 
 
-def attach(state: XeroState, invoice: Record, file_name: str, content: bytes, mime_type: str) -> Record:
-    """Store ``content`` as ``file_name`` on ``invoice`` (replacing a file of that name); its metadata."""
+def attach(
+    state: XeroState,
+    invoice: Record,
+    file_name: str,
+    content: bytes,
+    mime_type: str,
+    *,
+    seeding: bool = False,
+    attachment_id: str | None = None,
+) -> Record:
+    """Store ``content`` as ``file_name`` on ``invoice`` (replacing a file of that name); its metadata.
+
+    ``seeding`` keeps the invoice's seeded ``UpdatedDateUTC`` (the scenario's clock, not now).
+    """
     attachments: list[Record] = invoice.setdefault(ATTACHMENTS_KEY, [])
     existing = next((item for item in attachments if item["FileName"] == file_name), None)
     if existing is None:
-        existing = {"AttachmentID": new_id(), "FileName": file_name}
+        existing = {"AttachmentID": attachment_id or new_id(), "FileName": file_name}
         attachments.append(existing)
     existing.update(
         {
@@ -52,8 +64,9 @@ def attach(state: XeroState, invoice: Record, file_name: str, content: bytes, mi
         }
     )
     files_of(state)[existing["AttachmentID"]] = content
-    invoice["UpdatedDateUTC"] = state.stamp()
-    state.changed()
+    if not seeding:
+        invoice["UpdatedDateUTC"] = state.stamp()
+        state.changed()
     return existing
 
 
