@@ -141,7 +141,7 @@ class BillAttachmentsIntegration(Integration):
         file: XeroAttachment = record.data["file"]
         if (file.content_length or 0) > MAX_FILE_BYTES:
             record.flag(
-                TOO_LARGE,
+                "bill_attachment.too_large",
                 f"'{record.data['file_name']}' is {size_text(file.content_length or 0)}, more than 10 MB, so it was "
                 "not sent.",
                 size=file.content_length,
@@ -198,7 +198,7 @@ class BillAttachmentsIntegration(Integration):
             return WriteResult(
                 source_id,
                 ok=False,
-                code=TOO_LARGE,
+                code="bill_attachment.too_large",
                 error=f"The file is more than 10 MB (over {size_text(too_large.size)}), so it was not sent.",
             )
         except FatalApiError as exc:

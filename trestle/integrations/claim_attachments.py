@@ -155,14 +155,16 @@ class ClaimAttachmentsIntegration(Integration):
         if self.lookups.xero_document_for(self.entity, record.id) is not None:
             return  # sent already: files never change
         if record.id in self.known_too_large:
-            record.flag(TOO_LARGE, "The file is larger than the 10 MB Xero accepts, so it was not sent.")
+            record.flag(
+                "claim_attachment.too_large", "The file is larger than the 10 MB Xero accepts, so it was not sent."
+            )
             return
         bill_id, file_name = record.data["bill_id"], record.data["file_name"]
         on_bill = {file.file_name for file in self._bill_files(bill_id)}
         adding = self.new_on_bill.setdefault(bill_id, set())
         if file_name not in on_bill and len(on_bill) + len(adding) >= MAX_ATTACHMENTS_PER_DOCUMENT:
             record.flag(
-                TOO_MANY,
+                "claim_attachment.too_many",
                 f"The bill already has {len(on_bill) + len(adding)} attachments, the most Xero allows, so "
                 f"'{file_name}' was not sent.",
                 attachments=len(on_bill),
@@ -210,7 +212,7 @@ class ClaimAttachmentsIntegration(Integration):
                 return WriteResult(
                     source_id,
                     ok=False,
-                    code=TOO_LARGE,
+                    code="claim_attachment.too_large",
                     error=f"The file is larger than the 10 MB Xero accepts (over {size_text(too_large.size)}), "
                     "so it was not sent.",
                     details={"limit_bytes": MAX_FILE_BYTES},
