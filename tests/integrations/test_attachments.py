@@ -25,8 +25,7 @@ from trestle.models.store import LinkStore
 from trestle.sandbox.attachments_seed import BILL_FILES, CLAIM_FILES, file_bytes
 from trestle.sandbox.procore.routes_attachments import add_file
 
-PREREQUISITES = ("vendors", "projects", "cost_codes", "commitments", "progress_claims")
-BILL_PREREQUISITES = ("vendors", "projects", "cost_codes", "progress_claims", "direct_invoices")
+PREREQUISITES = ("vendors", "projects", "cost_codes", "commitments", "progress_claims", "direct_invoices")
 MB = 1_000_000
 
 
@@ -46,8 +45,8 @@ def uploads(env: dict[str, str]) -> int:
     )
 
 
-def set_xero_faults(env: dict[str, str], **faults: float) -> None:
-    httpx.post(f"{env['TRESTLE_XERO_API_URL']}/_sandbox/faults", json=faults).raise_for_status()
+def set_faults(env: dict[str, str], sandbox_url: str, **faults: float) -> None:
+    httpx.post(f"{env[sandbox_url]}/_sandbox/faults", json=faults).raise_for_status()
 
 
 def seeded_claim(sandboxes: Any) -> dict[str, Any]:
@@ -72,61 +71,6 @@ def claim_bill(env: dict[str, str], claim_id: int) -> str:
     return next(link.xero_id for link in store(env).links("progress_claim") if link.procore_id == str(claim_id))
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_claim_files_reach_the_bill_once_after_a_lost_answer_and_a_second_run_uploads_nothing(
-    trestle_env: dict[str, str], fresh_sandboxes: Any
-) -> None:
-    for name in PREREQUISITES:
-        run(name)
-    claim = seeded_claim(fresh_sandboxes)
-    bill_id = claim_bill(trestle_env, claim["id"])
-
-    set_xero_faults(trestle_env, lost_rate=1.0, seed=3)  # every upload commits, every answer is lost
-    lost = run("claim_attachments")
-    set_xero_faults(trestle_env, lost_rate=0.0)
-    assert lost["created"] == 0 and lost["failed"] == len(CLAIM_FILES), lost
-    sent_while_lost = uploads(trestle_env)
-    assert sent_while_lost == len(CLAIM_FILES)
-
-    finished = run("claim_attachments")
-    assert uploads(trestle_env) == sent_while_lost, "recovery found the files on the bill: nothing resent"
-    assert finished["created"] == len(CLAIM_FILES) and finished["failed"] == 0, finished
-    expected = {name: file_bytes(name, size) for name, _, size in CLAIM_FILES}
-    assert bill_files(trestle_env, bill_id) == expected, "each file once, byte for byte"
-    links = store(trestle_env).links("claim_attachment")
-    assert sorted(link.procore_id for link in links) == sorted(str(item["id"]) for item in claim["attachments"])
-
-    again = run("claim_attachments")
-    assert uploads(trestle_env) == sent_while_lost, "a second run uploads nothing"
-    assert again["created"] == 0 and again["unchanged"] == len(CLAIM_FILES), again
-
-
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_file_over_10_mb_is_an_issue_and_an_8_mb_one_is_uploaded(
-    trestle_env: dict[str, str], fresh_sandboxes: Any
-) -> None:
-    for name in PREREQUISITES:
-        run(name)
-    claim = seeded_claim(fresh_sandboxes)
-    state = fresh_sandboxes.procore.server.config.app.state.procore
-    eight = file_bytes("drawings.pdf", 8 * MB)
-    claim["attachments"] += [
-        add_file(state, "drawings.pdf", eight, "application/pdf"),
-        add_file(state, "site-video.mp4", file_bytes("site-video.mp4", 20 * MB), "video/mp4"),
-    ]
-
-    first = run("claim_attachments")
-    files = bill_files(trestle_env, claim_bill(trestle_env, claim["id"]))
-    assert files["drawings.pdf"] == eight
-    assert "site-video.mp4" not in files
-    assert first["issue_codes"] == ["claim_attachment.too_large"], first
-    sent = uploads(trestle_env)
-
-    second = run("claim_attachments")
-    assert uploads(trestle_env) == sent
-    assert second["issue_codes"] == ["claim_attachment.too_large"], "the issue stays open, nothing is resent"
-
-
 def procore_writes(env: dict[str, str]) -> dict[str, int]:
     requests = httpx.get(f"{env['TRESTLE_PROCORE_API_URL']}/_sandbox/stats").json()["requests"]
     return {key: count for key, count in requests.items() if key.startswith(("PATCH ", "POST ", "PUT "))}
@@ -138,34 +82,89 @@ def seeded_bill(sandboxes: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_bill_file_reaches_its_direct_cost_once_after_a_lost_answer_and_the_lock_is_restored(
+def test_files_reach_their_targets_once_after_lost_answers_and_a_second_run_writes_nothing(
     trestle_env: dict[str, str], fresh_sandboxes: Any
 ) -> None:
-    for name in BILL_PREREQUISITES:
+    """Both directions after one run of their prerequisites (the slow part, so it is done once)."""
+    for name in PREREQUISITES:
         run(name)
-    bill = seeded_bill(fresh_sandboxes)
-    targets = [link.procore_id for link in store(trestle_env).links("direct_cost") if link.xero_id == bill["InvoiceID"]]
+    claim_files_reach_the_bill_once_after_a_lost_answer(trestle_env, fresh_sandboxes)
+    a_file_over_10_mb_is_an_issue_and_an_8_mb_one_is_uploaded(trestle_env, fresh_sandboxes)
+    a_bill_file_reaches_its_direct_costs_once_after_a_lost_answer_and_the_lock_is_restored(trestle_env, fresh_sandboxes)
+
+
+def claim_files_reach_the_bill_once_after_a_lost_answer(env: dict[str, str], sandboxes: Any) -> None:
+    claim = seeded_claim(sandboxes)
+    bill_id = claim_bill(env, claim["id"])
+
+    set_faults(env, "TRESTLE_XERO_API_URL", lost_rate=1.0, seed=3)  # every upload commits, every answer is lost
+    lost = run("claim_attachments")
+    set_faults(env, "TRESTLE_XERO_API_URL", lost_rate=0.0)
+    assert lost["created"] == 0 and lost["failed"] == len(CLAIM_FILES), lost
+    sent_while_lost = uploads(env)
+    assert sent_while_lost == len(CLAIM_FILES)
+
+    finished = run("claim_attachments")
+    assert uploads(env) == sent_while_lost, "recovery found the files on the bill: nothing resent"
+    assert finished["created"] == len(CLAIM_FILES) and finished["failed"] == 0, finished
+    expected = {name: file_bytes(name, size) for name, _, size in CLAIM_FILES}
+    assert bill_files(env, bill_id) == expected, "each file once, byte for byte"
+    links = store(env).links("claim_attachment")
+    assert sorted(link.procore_id for link in links) == sorted(str(item["id"]) for item in claim["attachments"])
+
+    again = run("claim_attachments")
+    assert uploads(env) == sent_while_lost, "a second run uploads nothing"
+    assert again["created"] == 0 and again["unchanged"] == len(CLAIM_FILES), again
+
+
+def a_file_over_10_mb_is_an_issue_and_an_8_mb_one_is_uploaded(env: dict[str, str], sandboxes: Any) -> None:
+    claim = seeded_claim(sandboxes)
+    state = sandboxes.procore.server.config.app.state.procore
+    eight = file_bytes("drawings.pdf", 8 * MB)
+    claim["attachments"] += [
+        add_file(state, "drawings.pdf", eight, "application/pdf"),
+        add_file(state, "site-video.mp4", file_bytes("site-video.mp4", 20 * MB), "video/mp4"),
+    ]
+    before = uploads(env)
+
+    first = run("claim_attachments")
+    files = bill_files(env, claim_bill(env, claim["id"]))
+    assert files["drawings.pdf"] == eight
+    assert "site-video.mp4" not in files
+    assert uploads(env) == before + 1, "only the 8 MB file was sent"
+    assert first["created"] == 1 and first["issue_codes"] == ["claim_attachment.too_large"], first
+
+    second = run("claim_attachments")
+    assert uploads(env) == before + 1
+    assert second["issue_codes"] == ["claim_attachment.too_large"], "the issue stays open, nothing is resent"
+
+
+def a_bill_file_reaches_its_direct_costs_once_after_a_lost_answer_and_the_lock_is_restored(
+    env: dict[str, str], sandboxes: Any
+) -> None:
+    bill = seeded_bill(sandboxes)
+    targets = [link.procore_id for link in store(env).links("direct_cost") if link.xero_id == bill["InvoiceID"]]
     assert targets, "the seeded bill became a direct cost: the test proves something"
 
-    httpx.post(f"{trestle_env['TRESTLE_PROCORE_API_URL']}/_sandbox/faults", json={"lost_rate": 1.0, "seed": 2})
+    set_faults(env, "TRESTLE_PROCORE_API_URL", lost_rate=1.0, seed=2)  # the first write (the unlock) is lost
     lost = run("bill_attachments")
-    httpx.post(f"{trestle_env['TRESTLE_PROCORE_API_URL']}/_sandbox/faults", json={"lost_rate": 0.0})
+    set_faults(env, "TRESTLE_PROCORE_API_URL", lost_rate=0.0)
     assert lost["created"] == 0 and lost["failed"] == len(targets), lost
 
     finished = run("bill_attachments")
     assert finished["created"] == len(targets) and finished["failed"] == 0, finished
     ((name, _, size),) = BILL_FILES
-    with procore_api(trestle_env) as procore:
+    with procore_api(env) as procore:
         for target in targets:
             project_id, direct_cost_id = target.split(":")
             shown = procore.get(f"/rest/v1.1/projects/{project_id}/direct_costs/{direct_cost_id}").json()
             assert [a["filename"] for a in shown["attachments"]] == [name], "the file once on each direct cost"
             assert httpx.get(shown["attachments"][0]["url"]).content == file_bytes(name, size)
             assert shown["origin_id"] == bill["InvoiceID"], "the origin_id lock is back"
-    writes = procore_writes(trestle_env)
+    writes = procore_writes(env)
 
     again = run("bill_attachments")
-    assert procore_writes(trestle_env) == writes, "a second run writes nothing to Procore"
+    assert procore_writes(env) == writes, "a second run writes nothing to Procore"
     assert again["created"] == 0 and again["unchanged"] == len(targets), again
 
 

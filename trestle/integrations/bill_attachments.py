@@ -47,10 +47,19 @@ def invoice_id_of(link: LinkRow) -> str:
     return link.xero_id.split(":", 1)[0]
 
 
-def split_target(procore_id: str) -> tuple[int, int]:
-    """``(project id, direct cost id)`` from a direct cost link's ``"<project id>:<direct cost id>"``."""
-    project_id, direct_cost_id = procore_id.split(":", 1)
-    return int(project_id), int(direct_cost_id)
+def direct_cost_of(link: LinkRow, *, dry_run: bool) -> tuple[int, int] | None:
+    """``(project id, direct cost id)`` a direct cost link points at, or None (a removed bill's link).
+
+    Links name ``"<project id>:<direct cost id>"``; on a dry run a direct cost the run would create
+    has a negative placeholder id and its project in the planned payload.
+    """
+    project, separator, direct_cost = link.procore_id.partition(":")
+    if separator and project.isdigit() and direct_cost.isdigit():
+        return int(project), int(direct_cost)
+    planned_project = (link.last_payload or {}).get("project_id")
+    if dry_run and link.procore_id.lstrip("-").isdigit() and planned_project is not None:
+        return int(planned_project), int(link.procore_id)
+    return None
 
 
 class BillAttachmentsIntegration(Integration):
@@ -103,20 +112,21 @@ class BillAttachmentsIntegration(Integration):
 
     # ------------------------------------------------------------------ fetch
     def fetch(self, since: datetime | None) -> Iterator[Page]:
-        targets: dict[str, list[LinkRow]] = {}
+        targets: dict[str, list[tuple[LinkRow, tuple[int, int]]]] = {}
         projects = set(self.lookups.integrated_project_ids())
         for link in self.lookups.links(DIRECT_COST):
-            if ":" in link.procore_id and split_target(link.procore_id)[0] in projects:
-                targets.setdefault(invoice_id_of(link), []).append(link)
+            where = direct_cost_of(link, dry_run=self.ctx.dry_run)
+            if where is not None and where[0] in projects:
+                targets.setdefault(invoice_id_of(link), []).append((link, where))
         bill_ids = sorted(targets)
         for start in range(0, len(bill_ids), BILLS_PER_READ):
             bills = self.ctx.xero.get_invoices(bill_ids[start : start + BILLS_PER_READ])
             records = [
-                self._record(bill.invoice_id or "", bill.invoice_number, file, link)
+                self._record(bill.invoice_id or "", bill.invoice_number, file, link, where)
                 for bill in bills
                 if bill.has_attachments and bill.invoice_id in targets
                 for file in self.ctx.xero.invoice_attachments(bill.invoice_id)
-                for link in targets[bill.invoice_id]
+                for link, where in targets[bill.invoice_id]
             ]
             yield Page(records)
 
@@ -124,8 +134,10 @@ class BillAttachmentsIntegration(Integration):
         wanted = set(ids)
         return [record for page in self.fetch(None) for record in page.records if record.id in wanted]
 
-    def _record(self, bill_id: str, number: str | None, file: XeroAttachment, link: LinkRow) -> Record:
-        project_id, direct_cost_id = split_target(link.procore_id)
+    def _record(
+        self, bill_id: str, number: str | None, file: XeroAttachment, link: LinkRow, where: tuple[int, int]
+    ) -> Record:
+        project_id, direct_cost_id = where
         file_name = clean_file_name(file.file_name, f"attachment-{file.attachment_id}")
         data = {"bill_id": bill_id, "file": file, "file_name": file_name, "origin_id": link.xero_id}
         data |= {"project_id": project_id, "direct_cost_id": direct_cost_id}

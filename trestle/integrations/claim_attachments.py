@@ -26,6 +26,7 @@ Xero's maximum of 10 attachments (``claim_attachment.too_many``).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -174,8 +175,9 @@ class ClaimAttachmentsIntegration(Integration):
             adding.add(file_name)
 
     def _bill_files(self, bill_id: str) -> list[XeroAttachment]:
+        """The bill's files (read once); none for a bill a dry run would create (a placeholder id)."""
         if bill_id not in self.bill_files:
-            self.bill_files[bill_id] = self.ctx.xero.invoice_attachments(bill_id)
+            self.bill_files[bill_id] = self.ctx.xero.invoice_attachments(bill_id) if _is_guid(bill_id) else []
         return self.bill_files[bill_id]
 
     # -------------------------------------------------------------------- map
@@ -248,6 +250,14 @@ class ClaimAttachmentsIntegration(Integration):
         return record.url
 
     def target_url(self, target_id: str) -> str | None:
-        link = next((link for link in self.lookups.links(self.entity) if link.xero_id == target_id), None)
+        link = self.lookups.procore_record_for(self.entity, target_id)
         bill_id = (link.last_payload or {}).get("InvoiceID") if link else None
         return self.ctx.links.xero_bill(str(bill_id)) if bill_id else None
+
+
+def _is_guid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
