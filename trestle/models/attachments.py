@@ -19,7 +19,7 @@ from trestle.models.xero import XeroModel
 
 __all__ = ["ProcoreAttachment", "TooLarge", "XeroAttachment", "read_chunks", "spooled_file"]
 
-SPOOL_IN_MEMORY_BYTES = 1_000_000
+SPOOL_IN_MEMORY_BYTES = 256 * 1024
 """Files up to this size stay in memory while they travel; larger ones go to a temporary file."""
 CHUNK_BYTES = 64 * 1024
 """How much of a file is read or sent at a time."""
