@@ -81,7 +81,7 @@ def seeded_bill(sandboxes: Any) -> dict[str, Any]:
     return next(bill for bill in state.invoices.values() if bill.get("_attachments"))
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # its column lengths are enforced
 def test_files_reach_their_targets_once_after_lost_answers_and_a_second_run_writes_nothing(
     trestle_env: dict[str, str], fresh_sandboxes: Any
 ) -> None:

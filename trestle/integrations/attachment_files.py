@@ -49,3 +49,13 @@ def unique_names(names: Iterable[tuple[str, str]]) -> dict[str, str]:
 def size_text(size: int) -> str:
     """A byte count in words people read: ``12.4 MB``."""
     return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
+
+
+LABEL_FILE_CHARS = 200
+"""A record's label keeps at most this much of a file name (labels are stored in 300 characters)."""
+
+
+def label(file_name: str, bill_number: str) -> str:
+    """How a file is named to people: ``drawings.pdf on bill INV-0042``."""
+    shown = file_name if len(file_name) <= LABEL_FILE_CHARS else file_name[: LABEL_FILE_CHARS - 1] + "…"
+    return f"{shown} on bill {bill_number[:60]}"

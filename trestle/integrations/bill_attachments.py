@@ -4,7 +4,8 @@ Picked up: bills that ``direct_invoices`` wrote as direct costs (``direct_cost``
 marks ``HasAttachments``; each such bill's files are listed (``GET /Invoices/{InvoiceID}/Attachments``).
 A bill may have become several direct costs (one per project, when bills are split): every file
 goes to each of them, so one record is one file on one direct cost, with source id
-``<AttachmentID>@<project id>:<direct cost id>`` and the Procore attachment id as its target. A direct
+``<AttachmentID>@<direct cost id>`` (Procore ids are unique across projects; the id fits the link
+store's 64 characters) and the Procore attachment id as its target. A direct
 cost rebuilt under a new id is a new target, so its files are sent again. Every run reads the
 linked bills (50 per call) and lists the files only of those with attachments.
 
@@ -28,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from trestle.clients.errors import FatalApiError
-from trestle.integrations.attachment_files import MAX_FILE_BYTES, TOO_LARGE_FIX, clean_file_name, size_text
+from trestle.integrations.attachment_files import MAX_FILE_BYTES, TOO_LARGE_FIX, clean_file_name, label, size_text
 from trestle.integrations.lookups import DIRECT_COST, Lookups
 from trestle.models.attachments import TooLarge, XeroAttachment, spooled_file
 from trestle.models.procore import DirectCost
@@ -142,8 +143,8 @@ class BillAttachmentsIntegration(Integration):
         data = {"bill_id": bill_id, "file": file, "file_name": file_name, "origin_id": link.xero_id}
         data |= {"project_id": project_id, "direct_cost_id": direct_cost_id}
         return Record(
-            f"{file.attachment_id}@{link.procore_id}",
-            f"{file_name} on bill {number or bill_id}",
+            f"{file.attachment_id}@{direct_cost_id}",
+            label(file_name, number or bill_id),
             data,
             url=self.ctx.links.xero_bill(bill_id),
         )

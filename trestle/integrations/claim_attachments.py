@@ -37,6 +37,7 @@ from trestle.integrations.attachment_files import (
     MAX_FILE_BYTES,
     TOO_LARGE_FIX,
     clean_file_name,
+    label,
     size_text,
     unique_names,
 )
@@ -148,7 +149,7 @@ class ClaimAttachmentsIntegration(Integration):
             self.sources[source_id] = file
             data = {"file": file, "file_name": names[source_id], "bill_id": bill_id, "requisition": requisition}
             url = self.ctx.links.procore_requisition(requisition.project_id or 0, requisition.id)
-            records.append(Record(source_id, f"{names[source_id]} on bill {number}", data, url=url))
+            records.append(Record(source_id, label(names[source_id], str(number)), data, url=url))
         return records
 
     # --------------------------------------------------------------- validate
