@@ -18,11 +18,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import IO, Any, Generic, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
+from trestle.clients import streaming
 from trestle.clients.auth import Authenticator, ClientCredentialsAuthenticator
 from trestle.clients.errors import MalformedResponseError, excerpt
 from trestle.clients.http import ErrorDetail, RestClient, RetryPolicy
@@ -36,6 +37,7 @@ from trestle.models.procore import (
     CostCode,
     DirectCost,
     Me,
+    ProcoreAttachment,
     Project,
     ProjectStage,
     Requisition,
@@ -536,3 +538,40 @@ class ProcoreClient(RestClient):
         route = "/rest/v1.0/projects/{project_id}/direct_costs/{id}"
         path = f"/rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}"
         self._write("DELETE", path, route, None, idempotent=True)
+
+    # -- attachment files (streamed, never held whole in memory) --------------------------------
+
+    def download_attachment(self, attachment: ProcoreAttachment, into: IO[bytes], *, limit: int | None = None) -> int:
+        """Copy a record's file from its pre-signed ``url`` into ``into``; its size.
+
+        The link is a credential of its own and may name another host (Procore's file storage), so
+        no token is sent with it and it never appears in a message.
+        """
+        if not attachment.url:
+            raise MalformedResponseError(
+                f"procore attachment {attachment.id} has no url", system=self.system, route="attachment url"
+            )
+        return streaming.download(self, attachment.url, into, route="attachment url", limit=limit, authenticated=False)
+
+    def direct_cost(self, project_id: int, direct_cost_id: int) -> DirectCost:
+        """One direct cost with its lines and ``attachments`` (v1.1 show)."""
+        route = "/rest/v1.1/projects/{project_id}/direct_costs/{id}"
+        return DirectCost.model_validate(
+            self._get(f"/rest/v1.1/projects/{project_id}/direct_costs/{direct_cost_id}", route)
+        )
+
+    def attach_to_direct_cost(
+        self, project_id: int, direct_cost_id: int, file_name: str, file: IO[bytes], content_type: str
+    ) -> DirectCost:
+        """Add a file to a direct cost: ``PATCH`` as ``multipart/form-data`` with one ``attachments[]`` part.
+
+        Not idempotent (each call adds a file): a lost answer raises OutcomeUnknownError, and the
+        caller looks for the file on the direct cost before sending it again. Refused (422) while
+        the direct cost's ``origin_id`` locks it.
+        """
+        route = "/rest/v1.1/projects/{project_id}/direct_costs/{id}"
+        path = f"/rest/v1.1/projects/{project_id}/direct_costs/{direct_cost_id}"
+        response = streaming.send_form(
+            self, "PATCH", path, "attachments[]", file_name, file, route=route, content_type=content_type
+        )
+        return DirectCost.model_validate(self._object(self.decode_json(response, route=route), route))

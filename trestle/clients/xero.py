@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
+from urllib.parse import quote
 
 import httpx
 
 from trestle.batching import chunked
+from trestle.clients import streaming
 from trestle.clients.auth import Authenticator, ClientCredentialsAuthenticator
 from trestle.clients.errors import MalformedResponseError, ValidationFailed, excerpt
 from trestle.clients.http import ErrorDetail, RestClient, RetryPolicy
@@ -31,6 +33,7 @@ from trestle.clients.xero_batch import (
     summarised_results,
     validation_messages,
 )
+from trestle.models.attachments import XeroAttachment
 from trestle.models.xero import (
     Account,
     Contact,
@@ -210,6 +213,54 @@ class XeroClient(RestClient):
             idempotent=True,
         )
         return self.decode_json(response, route=route)
+
+    # -- attachments (files streamed, never held whole in memory) ------------------------------
+
+    def invoice_attachments(self, invoice_id: str) -> list[XeroAttachment]:
+        """The files on an invoice or bill (``GET /Invoices/{InvoiceID}/Attachments``)."""
+        route = "/Invoices/{InvoiceID}/Attachments"
+        payload = self.get_json(f"{ACCOUNTING}/Invoices/{invoice_id}/Attachments", route=route, headers=self._headers())
+        return [XeroAttachment.model_validate(item) for item in self._unwrap(payload, "Attachments", route)]
+
+    def download_invoice_attachment(
+        self, invoice_id: str, attachment: XeroAttachment, into: IO[bytes], *, limit: int | None = None
+    ) -> int:
+        """Copy one file of an invoice into ``into`` (``GET …/Attachments/{AttachmentID}``); its size."""
+        mime_type = attachment.mime_type or "application/octet-stream"
+        return streaming.download(
+            self,
+            f"{ACCOUNTING}/Invoices/{invoice_id}/Attachments/{attachment.attachment_id}",
+            into,
+            route="/Invoices/{InvoiceID}/Attachments/{AttachmentID}",
+            limit=limit,
+            headers={**self._headers(), "contentType": mime_type, "Accept": mime_type},
+        )
+
+    def upload_invoice_attachment(
+        self, invoice_id: str, file_name: str, file: IO[bytes], size: int, mime_type: str, *, idempotency_key: str
+    ) -> XeroAttachment:
+        """Add ``file`` to an invoice as ``file_name`` (``PUT …/Attachments/{FileName}``, raw body).
+
+        Xero keeps one file per FileName on a document, so the same name again replaces it rather
+        than adding a copy; the ``Idempotency-Key`` makes a resend after a lost answer a replay.
+        """
+        route = "/Invoices/{InvoiceID}/Attachments/{FileName}"
+        response = streaming.send_file(
+            self,
+            "PUT",
+            f"{ACCOUNTING}/Invoices/{invoice_id}/Attachments/{quote(file_name, safe='')}",
+            file,
+            size,
+            route=route,
+            content_type=mime_type,
+            headers={**self._headers(), "Idempotency-Key": idempotency_key},
+        )
+        items = self._unwrap(self.decode_json(response, route=route), "Attachments", route)
+        if len(items) != 1:
+            raise MalformedResponseError(
+                f"xero PUT {route}: expected one attachment, got {len(items)}", system=self.system, route=route
+            )
+        return XeroAttachment.model_validate(items[0])
 
     # -- identity and settings ------------------------------------------------------------------
 

@@ -320,6 +320,15 @@ class RequisitionItem(ProcoreModel):
     line_number: str | None = None  # a string in Procore's schema ("1", not 1)
 
 
+class ProcoreAttachment(ProcoreModel):
+    """A file on a Procore record; ``url`` is a pre-signed storage link (a credential while it lives)."""
+
+    id: int
+    url: str | None = Field(default=None, repr=False)
+    filename: str | None = None
+    content_type: str | None = None
+
+
 class Requisition(ProcoreModel):
     """A subcontractor invoice (the API still calls it requisition; v1.1)."""
 
@@ -347,6 +356,7 @@ class Requisition(ProcoreModel):
     origin_data: str | None = None
     summary: RequisitionSummary | None = None
     items: list[RequisitionItem] | None = None
+    attachments: list[ProcoreAttachment] | None = None
     created_at: OptionalDateTime = None
     updated_at: OptionalDateTime = None
 
@@ -386,6 +396,7 @@ class DirectCost(ProcoreModel):
     origin_id: str | None = None
     origin_data: str | None = None
     line_items: list[DirectCostLineItem] | None = None
+    attachments: list[ProcoreAttachment] | None = None
     created_at: OptionalDateTime = None
     updated_at: OptionalDateTime = None
     deleted_at: OptionalDateTime = None

@@ -333,6 +333,7 @@ class Invoice(_Transaction):
     planned_payment_date: XeroDate | None = None
     payments: list[Payment] | None = None
     url: str | None = None
+    has_attachments: bool | None = None
     sent_to_contact: bool | None = None
 
 

@@ -16,6 +16,7 @@ from ..scenario import build_scenario
 from . import (
     authorize,
     control,
+    routes_attachments,
     routes_change_orders,
     routes_commitments,
     routes_company,
@@ -144,5 +145,6 @@ def create_app(
     for module in (routes_company, routes_cost_codes, routes_commitments, routes_change_orders, routes_invoicing):
         app.include_router(module.router)
     app.include_router(control.router)
+    routes_attachments.install(app)
     app.include_router(web.router)  # last: its paths are the most general
     return app

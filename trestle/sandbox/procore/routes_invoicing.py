@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from . import money, rules, views
+from . import money, routes_attachments, rules, views
 from .paging import COMMON_MATCHERS, apply_filters, match_ids, match_text, paginate, parse_filters
 from .routing import SyncTarget, answer, answer_view, body_int, int_param, json_body, run_sync, state_of, wrapped
 from .state import ApiError, ProcoreState, Record, not_found
@@ -120,6 +120,9 @@ def _register_direct_cost_reads(version: str) -> None:
     async def update_direct_cost(request: Request, project_id: int, direct_cost_id: int) -> Response:
         state = state_of(request)
         record = _direct_cost(state, project_id, direct_cost_id)
+        if routes_attachments.is_multipart(request):
+            await routes_attachments.attach_to_direct_cost(request, state, record)
+            return answer(views.direct_cost(state, record, show=True, version=version))
         body = await json_body(request)
         attrs = body.get("direct_cost", body.get("item"))
         if not isinstance(attrs, dict):

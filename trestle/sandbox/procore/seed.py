@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from ..attachments_seed import seed_claim_attachments
 from ..scenario import PROJECT_STAGES, Claim, Commitment, Party, Project, Scenario
 from .seed_change_orders import seed_change_orders
 from .state import PURCHASE_ORDER, WORK_ORDER, ProcoreState, Record
@@ -89,6 +90,7 @@ def build_state(scenario: Scenario) -> ProcoreState:
     commitment_ids = _seed_commitments(state, scenario, project_ids, cost_code_ids, vendor_ids)
     _seed_requisitions(state, scenario, commitment_ids)
     seed_change_orders(state, scenario, commitment_ids)
+    seed_claim_attachments(state)
     return state
 
 

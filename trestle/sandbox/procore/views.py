@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from . import routes_attachments
 from .money import (
     ZERO,
     commitment_payments,
@@ -113,7 +114,7 @@ DIRECT_COST_LIST_FIELDS = (
     "origin_data", "deleted_at", *_STAMPS,
 )  # fmt: skip
 #: v1.0 show/create/update/sync records carry no lines, project or company (their 200 schemas); v1.1 do.
-DIRECT_COST_V10_SHOW_FIELDS = (*DIRECT_COST_LIST_FIELDS, "line_items_count")
+DIRECT_COST_V10_SHOW_FIELDS = (*DIRECT_COST_LIST_FIELDS, "line_items_count", "attachments")
 DIRECT_COST_SHOW_FIELDS = (*DIRECT_COST_V10_SHOW_FIELDS, "line_items", "project", "company")
 DIRECT_COST_LINE_FIELDS = tuple(name for name in LINE_ITEM_FIELDS)
 
@@ -275,7 +276,7 @@ def _requisition_full(state: ProcoreState, record: Record) -> tuple[Record, list
         "percent_complete": (claimed / contract_sum * 100) if contract_sum else Decimal(0),
         "total_claimed_amount": claimed,
         "deletable": record["status"] == "draft" and not record.get("origin_id"),
-        "attachments": [],
+        "attachments": routes_attachments.present(record.get("attachments")),
         "summary": summary,
     }
     return full, items
@@ -312,6 +313,7 @@ def direct_cost(state: ProcoreState, record: Record, *, show: bool = False, vers
         "employee": None,
         "grand_total": direct_cost_total(record),
         "line_items_count": len(record["line_items"]),
+        "attachments": routes_attachments.present(record.get("attachments"), content_type=False),
         "project": {"id": project["id"], "name": project["name"]},
         "company": {"id": state.company_id, "name": state.company["name"]},
     }

@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request, Response
 
 from trestle.sandbox.common import SandboxRuntime, install_common
 from trestle.sandbox.scenario import build_scenario
-from trestle.sandbox.xero import control, routes_setup, routes_transactions, web
+from trestle.sandbox.xero import attachments, control, routes_setup, routes_transactions, web
 from trestle.sandbox.xero.auth import XeroIdentity
 from trestle.sandbox.xero.limits import RateLimiter
 from trestle.sandbox.xero.query import QueryError
@@ -124,6 +124,7 @@ def create_app(runtime: SandboxRuntime) -> FastAPI:
     _install_gate(app, runtime, identity, limiter)
     app.include_router(identity.router())
     app.include_router(routes_setup.router)
+    app.include_router(attachments.router)
     app.include_router(routes_transactions.router)
     app.include_router(control.router)
     app.include_router(web.router)

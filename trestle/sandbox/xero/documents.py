@@ -311,7 +311,7 @@ def present_document(state: XeroState, kind: DocumentKind, doc: Record, *, with_
         view["LineItems"] = present_lines(state, doc["LineItems"])
     else:
         view.pop("LineItems", None)
-    view["HasAttachments"] = False
+    view["HasAttachments"] = bool(doc.get("_attachments"))
     if kind is not PURCHASE_ORDER:
         view["HasErrors"] = False
         view["Payments"] = [

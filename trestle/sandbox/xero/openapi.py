@@ -34,6 +34,7 @@ IDENTITY_URI = "urn:xero-identity"
 MS_DATE_FORMAT = "xero-msdate"
 MS_DATETIME_FORMAT = "xero-msdate-time"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+BINARY_MEDIA_TYPE = "application/octet-stream"  # how the document marks a file's bytes (attachments)
 
 _MS_DATE = re.compile(r"^/Date\(-?\d+(\+0000)?\)/$")
 _MS_DATETIME = re.compile(r"^/Date\(-?\d+([+-]\d{4})?\)/$")
@@ -66,6 +67,8 @@ class Operation:
     body: dict[str, Any] | None
     responses: dict[str, dict[str, Any] | None]
     pattern: re.Pattern[str] = field(repr=False)
+    binary_body: bool = False  # the body is a file's bytes (application/octet-stream), not JSON
+    binary_responses: frozenset[str] = frozenset()  # statuses whose body is a file's bytes
 
     @property
     def key(self) -> str:
@@ -123,10 +126,14 @@ class SpecDocument:
                 body_schema = (
                     self.resolve(body).get("content", {}).get("application/json", {}).get("schema") if body else None
                 )
+                body_media = self.resolve(body).get("content", {}) if body else {}
                 responses: dict[str, dict[str, Any] | None] = {}
+                binary: set[str] = set()
                 for status, answer in op.get("responses", {}).items():
                     content = self.resolve(answer).get("content", {})
                     responses[str(status)] = content.get("application/json", {}).get("schema") if content else None
+                    if BINARY_MEDIA_TYPE in content:
+                        binary.add(str(status))
                 yield Operation(
                     method=method.upper(),
                     template=template,
@@ -136,6 +143,8 @@ class SpecDocument:
                     body=body_schema,
                     responses=responses,
                     pattern=_template_pattern(template, ignore_case=ignore_case),
+                    binary_body=BINARY_MEDIA_TYPE in body_media,
+                    binary_responses=frozenset(binary),
                 )
 
     def resolve(self, node: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from trestle.naming import cost_code_option_name
+from trestle.sandbox.attachments_seed import seed_bill_attachments
 from trestle.sandbox.scenario import Scenario
 from trestle.sandbox.xero.documents import INVOICE, recompute_balances
 from trestle.sandbox.xero.lines import build_line, document_totals
@@ -144,6 +145,7 @@ def build_state(scenario: Scenario) -> XeroState:
     _seed_contacts(state, scenario, ids, stamps)
     _seed_tracking(state, scenario, ids, stamps)
     _seed_bills(state, scenario, ids, stamps)
+    seed_bill_attachments(state)
     state.last_stamp = scenario.now
     return state
 

@@ -8,7 +8,8 @@ mode (``SandboxRuntime.strict``, on unless ``trestle sandbox --lenient``) closes
   (method + path template), use only its documented query parameters with values of the
   documented type, send ``If-Modified-Since`` and ``Idempotency-Key`` only where documented, and
   send a JSON body whose every field (at any depth) is declared by the operation's request schema
-  and whose values have the declared types. A request that breaks this
+  and whose values have the declared types (an operation whose body is documented as
+  ``application/octet-stream``, an attachment upload, takes any bytes). A request that breaks this
   is refused with **400** ``{"Type": "StrictModeViolation", "Operation", "Field", "Message"}``
   before anything runs. 400 and not 500: the request is at fault, and a client must not retry it.
 * **Answers** must have a status documented for the operation (or one of
@@ -134,6 +135,8 @@ def check_request(
             return Violation(op.key, f"query parameter {name!r}", problem, "request")
     if not body.strip():
         return None
+    if op.binary_body:
+        return None  # a file's bytes: any content is a file
     if op.body is None:
         return Violation(op.key, "(body)", "this operation takes no request body", "request")
     try:
@@ -159,6 +162,8 @@ def check_response(
             return Violation(
                 op.key, "(status)", f"status {status} is not documented (documented: {listed})", "response"
             )
+    if str(status) in op.binary_responses:
+        return None  # a file's bytes, in the file's own content type
     schema = op.responses.get(str(status)) if documented else {"$ref": spec.uri + "#/components/schemas/Error"}
     if schema is None:
         return Violation(op.key, "(body)", f"status {status} has no body", "response") if content else None

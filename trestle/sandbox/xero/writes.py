@@ -185,7 +185,7 @@ def install_write_guard(app: FastAPI, state_getter: Callable[[], XeroState]) -> 
         if request.method not in {"PUT", "POST"} or not request.url.path.startswith(ACCOUNTING_PREFIX):
             return await call_next(request)
         body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
+        if len(body) > MAX_BODY_BYTES and "/Attachments/" not in request.url.path:  # files: their own limit
             return api_exception("RequestEntityTooLarge", "The request body exceeds 3.5 MB.", status_code=413)
         key = request.headers.get("idempotency-key")
         if not key:
