@@ -37,6 +37,7 @@ from trestle.clients.procore import ProcoreClient
 from trestle.integrations.lookups import money
 from trestle.models.procore import DirectCostLineItem
 from trestle.tasks.engine import WriteItem, WriteResult
+from trestle.tasks.faults import crash_point
 
 HEADER_FIELDS = ("vendor_id", "invoice_number", "direct_cost_date", "payment_date", "description")
 MARK_PREFIX = "trestle:"
@@ -47,7 +48,10 @@ class PartRefused(Exception):
 
 
 def part_key(invoice_id: str, project_id: int | str) -> str:
-    """A part's ``origin_id``: ``<InvoiceID>@<project id>`` (unique per company, as Procore requires)."""
+    """The ``origin_id`` of one part of a split bill: ``<InvoiceID>@<project id>`` (unique per company).
+
+    A bill in one project keeps ``origin_id`` = InvoiceID, as before bills were split.
+    """
     return f"{invoice_id}@{project_id}"
 
 
@@ -71,20 +75,13 @@ def parse_target(target_id: str | None) -> dict[int, int]:
     return parts
 
 
-def parts_of(payload: Mapping[str, Any], invoice_id: str) -> list[dict[str, Any]]:
-    """The parts a payload asks for; a pending intent of the one-project shape becomes one part.
-
-    That older shape (``project_id`` and ``line_items`` at the top, ``origin_id`` = InvoiceID) can
-    still be pending from before bills were split; its direct cost may carry ``origin_id`` = InvoiceID.
-    """
+def parts_of(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The parts a payload asks for: ``parts``, or the one-project shape (the payload is the part)."""
     if payload.get("removed"):
         return []
     if "parts" in payload:
         return [dict(part) for part in payload["parts"]]
-    if "project_id" in payload:
-        project_id = int(payload["project_id"])
-        return [{**payload, "origin_id": part_key(invoice_id, project_id), "legacy_origin_id": invoice_id}]
-    return []
+    return [dict(payload)] if "project_id" in payload else []
 
 
 def _amount(value: Any) -> float:
@@ -105,7 +102,7 @@ class DirectCostWriter:
         pending and the next run calls this again with ``recovering=True``.
         """
         known = parse_target(item.target_id)
-        wanted = parts_of(item.payload, item.source_id)
+        wanted = parts_of(item.payload)
         projects = {int(part["project_id"]) for part in wanted}
         created: list[tuple[int, int]] = []
         written: dict[int, int] = {}
@@ -147,17 +144,16 @@ class DirectCostWriter:
         body = {name: part.get(name) for name in HEADER_FIELDS if part.get(name) is not None}
         body |= {"direct_cost_type": part["direct_cost_type"], "origin_data": mark(part["origin_id"])}
         created = self.procore.create_direct_cost(project_id, body)
+        crash_point("direct-cost-after-header")  # recovery tests: a kill between the header and its lines
         if created.id is None:
             raise PartRefused("Procore created the direct cost but returned no id")
         return created.id, True
 
     def _find(self, project_id: int, part: Mapping[str, Any]) -> int | None:
         """The part's direct cost left by an earlier attempt (unlocked on return), or None."""
-        for origin_id in (part["origin_id"], part.get("legacy_origin_id")):
-            if origin_id:
-                for locked in self.procore.iter_direct_costs(project_id, origin_id=origin_id):
-                    if locked.id is not None and self._unlock(project_id, locked.id):
-                        return locked.id
+        for locked in self.procore.iter_direct_costs(project_id, origin_id=part["origin_id"]):
+            if locked.id is not None and self._unlock(project_id, locked.id):
+                return locked.id
         half = sorted(
             found.id
             for found in self.procore.iter_direct_costs(project_id, invoice_number=part["invoice_number"])
@@ -171,9 +167,12 @@ class DirectCostWriter:
     def _unlock(self, project_id: int, direct_cost_id: int) -> bool:
         """Clear ``origin_id`` so Procore lets the direct cost change; False when it no longer exists."""
         result = self.procore.sync_direct_costs(project_id, [{"id": direct_cost_id, "origin_id": None}])
-        if any(error.id == direct_cost_id for error in result.errors):
-            return False
-        return any(entity.id == direct_cost_id for entity in result.entities)
+        if any(entity.id == direct_cost_id for entity in result.entities):
+            return True
+        if any(isinstance(error.errors, dict) and "id" in error.errors for error in result.errors):
+            return False  # "Entity with this ID not found": deleted meanwhile (by an earlier attempt, or a user)
+        messages = [message for error in result.errors for message in error.messages]
+        raise PartRefused("; ".join(messages) or "Procore returned no result for the direct cost")
 
     def _put_lines(
         self, project_id: int, direct_cost_id: int, lines: Sequence[Mapping[str, Any]], *, fresh: bool
@@ -195,6 +194,7 @@ class DirectCostWriter:
             have = found.pop(0) if found else None
             if have is None:
                 self.procore.create_direct_cost_line(project_id, direct_cost_id, body)
+                crash_point("direct-cost-after-line")  # recovery tests: a kill with the lines partly written
             elif have.id is not None and _differs(have, body):
                 self.procore.update_direct_cost_line(project_id, direct_cost_id, have.id, body)
         for leftover in (line for group in existing.values() for line in group):

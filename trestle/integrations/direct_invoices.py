@@ -7,8 +7,10 @@ never sent back: a bill that is the Xero side of a ``progress_claim`` link came 
 (and credit notes are a different Xero resource, never read here), so nothing is counted twice.
 
 Split by project: a bill becomes one direct cost per project its lines are coded to (a *part*),
-each with that project's lines only, ``origin_id`` = ``<InvoiceID>@<project id>`` (unique per
-company, so a part can never land twice). Lines without a Project option are overhead and left
+each with that project's lines only. ``origin_id`` is unique per company, so a part can never land
+twice: InvoiceID for a bill in one project (the payload and link of such a bill are exactly what
+they were before bills were split, so an upgrade rewrites nothing), ``<InvoiceID>@<project id>``
+for each part of a split bill (its payload lists the ``parts``). Lines without a Project option are overhead and left
 out of every part, as they were before bills were split: Xero puts overhead in no project, and
 charging it to one would misstate that project's job cost (a bill of overhead only is no cost).
 Each line lands in exactly one part, so the parts add up to the bill's project lines net of tax
@@ -117,7 +119,7 @@ class DirectInvoicesIntegration(Integration):
         ),
     )
     mapping = (
-        FieldMap("origin_id", "`<InvoiceID>@<project id>` (one direct cost per project of the bill)"),
+        FieldMap("origin_id", "InvoiceID; a bill split over several projects: `<InvoiceID>@<project id>` per part"),
         FieldMap("vendor_id", "the contact's linked Procore vendor"),
         FieldMap("invoice_number", "InvoiceNumber"),
         FieldMap("direct_cost_date", "Date"),
@@ -280,12 +282,15 @@ class DirectInvoicesIntegration(Integration):
             "payment_date": invoice.fully_paid_on_date if invoice.status == "PAID" else None,
             "description": invoice.reference or None,
         }
-        parts = []
-        for project_id, lines in self._lines_by_project(record, invoice).items():
-            parts.append(
-                {"project_id": project_id, "origin_id": part_key(record.id, project_id), **header, "line_items": lines}
-            )
-        return {"origin_id": record.id, "parts": sorted(parts, key=lambda part: part["project_id"])}
+        by_project = self._lines_by_project(record, invoice)
+        if len(by_project) == 1:  # the one-project shape links written before bills were split still match
+            ((project_id, lines),) = by_project.items()
+            return {"project_id": project_id, "origin_id": record.id, **header, "line_items": lines}
+        parts = [
+            {"project_id": project_id, "origin_id": part_key(record.id, project_id), **header, "line_items": lines}
+            for project_id, lines in sorted(by_project.items())
+        ]
+        return {"origin_id": record.id, "parts": parts}
 
     def _lines_by_project(self, record: Record, invoice: Invoice) -> dict[int, list[dict[str, Any]]]:
         """Each linked project's lines: one per project cost code, net of tax and added up; flags bad lines."""
