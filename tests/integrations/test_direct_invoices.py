@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.integrations.apis import procore_api, xero_api
 from trestle.cli import run_flow
@@ -292,6 +293,7 @@ def test_changes_voids_and_new_bills_in_xero_reach_procore(trestle_env: dict[str
     assert len(origins) == len(costs), "no direct cost left unlocked"
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the link store is the same on both
 def test_a_bill_coded_to_two_projects_is_one_direct_cost_per_project(trestle_env: dict[str, str]) -> None:
     """Split, edited (a line moves, an amount changes), narrowed to one project, then voided."""
     link_prerequisites()

@@ -16,14 +16,13 @@ charging it to one would misstate that project's job cost (a bill of overhead on
 Each line lands in exactly one part, so the parts add up to the bill's project lines net of tax
 to the cent (the bill's SubTotal when every line is coded); tax is taken off line by line.
 
-Lines: the line's "Cost Code" option → the linked standard cost code → that project's cost
-code; lines of a part sharing a cost code are added together (one direct cost line per cost
-code, ``origin_id`` = ``<InvoiceID>:<cost code id>``). A project line without a cost code option,
-an option not linked to a standard code, or a code the project does not use is an issue (a
-default code would misstate the budget); the whole bill waits until it is fixed, as does a bill
-one of whose projects is not linked. Amount = LineAmount without tax (Exclusive and NoTax as is,
-Inclusive less the line's TaxAmount), rounded half-up to the cent: job cost is net of
-recoverable tax. Vendor = the bill's contact through the vendor link (not linked → issue).
+Lines: "Cost Code" option → linked standard code → the project's code; a part's lines of one
+code are added up (``origin_id`` = ``<InvoiceID>:<cost code id>``). A project line with no cost
+code option, an unlinked option or a code the project does not use is an issue (a default code
+would misstate the budget); the whole bill waits until it is fixed, as for an unlinked project.
+Amount = LineAmount without tax (Exclusive and NoTax as is, Inclusive less the line's
+TaxAmount), rounded half-up to the cent: job cost is net of recoverable tax.
+Vendor = the bill's contact through the vendor link (not linked → issue).
 invoice_number = InvoiceNumber (required by Procore → issue when blank), direct_cost_date = Date,
 payment_date = FullyPaidOnDate (PAID bills), description = Reference, status ``approved`` (an
 AUTHORISED bill is approved for payment in the accounts).
@@ -34,10 +33,9 @@ its parts in place (unlock, lines, lock); a project that drops out of the bill h
 removed; a synced bill that is later VOIDED, DELETED or no longer coded to a project has every
 part removed (:meth:`DirectInvoicesIntegration.remove_parts`): it is no longer a cost.
 
-The link: one per bill, ``xero_id`` = InvoiceID, ``procore_id`` = ``"<project id>:<direct cost
-id>"`` per part, comma-joined (a one-project bill's link is exactly what it was before bills
-were split). API calls per new part: one header POST, one POST per cost code line, one sync;
-a changed part adds an unlock sync and one line read; incremental runs write only changed bills.
+The link: one per bill, ``procore_id`` = ``"<project id>:<direct cost id>"`` per part,
+comma-joined. API calls per new part: a header POST, a POST per cost code line and a sync; a
+changed part adds an unlock sync and a line read; incremental runs write only changed bills.
 """
 
 from __future__ import annotations
