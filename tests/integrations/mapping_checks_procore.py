@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from tests.integrations.mapping_helpers import Check, World, cents, differs, iso_date, tracking_of, xero_date
-from trestle.integrations.direct_invoices import split_target
+from trestle.integrations.direct_invoices import split_targets
 
 Pairs = Iterator[tuple[str, Any, Any]]
 
@@ -84,19 +84,23 @@ PAYMENT_CHECKS: dict[str, Check] = {
 
 # --------------------------------------------------------------------------- direct invoices
 def direct_cost_pairs(world: World) -> Pairs:
+    """Each part of each bill (one direct cost per project) with the bill."""
     for link in world.store.links("direct_cost"):
-        project_id, direct_cost_id = split_target(link.procore_id)
-        shown = world.procore.get(f"/rest/v1.1/projects/{project_id}/direct_costs/{direct_cost_id}").json()
         bill = world.xero.get(f"/Invoices/{link.xero_id}").json()["Invoices"][0]
-        yield bill.get("InvoiceNumber") or link.xero_id, bill, shown
+        parts = split_targets(link.procore_id)
+        for project_id, direct_cost_id in parts.items():
+            shown = world.procore.get(f"/rest/v1.1/projects/{project_id}/direct_costs/{direct_cost_id}").json()
+            shown["split_over"] = len(parts)  # a split bill's parts carry <InvoiceID>@<project id>
+            yield f"{bill.get('InvoiceNumber') or link.xero_id} in {project_id}", bill, shown
 
 
 def _bill_lines(bill: dict[str, Any], cost: dict[str, Any], world: World) -> str | None:
-    """Project lines net of tax, summed per cost code option (the bill's lines are one-cent exact here)."""
+    """The part's project's lines net of tax, summed per cost code option (one-cent exact here)."""
     want: dict[str, Decimal] = defaultdict(Decimal)
+    project = world.project_option.get(str(cost["project"]["id"]))
     for line in bill["LineItems"]:
         tracking = tracking_of(line)
-        if "Project" in tracking:
+        if tracking.get("Project") == project:
             amount = Decimal(str(line["LineAmount"]))
             if bill["LineAmountTypes"] == "Inclusive":
                 amount -= Decimal(str(line.get("TaxAmount") or 0))
@@ -113,7 +117,11 @@ def _vendor_id(cost: dict[str, Any]) -> str | None:
 
 
 DIRECT_COST_CHECKS: dict[str, Check] = {
-    "origin_id": lambda b, c, _: differs("origin_id", c.get("origin_id"), b["InvoiceID"]),
+    "origin_id": lambda b, c, _: differs(
+        "origin_id",
+        c.get("origin_id"),
+        f"{b['InvoiceID']}@{c['project']['id']}" if c["split_over"] > 1 else b["InvoiceID"],
+    ),
     "vendor_id": lambda b, c, w: differs("vendor", _vendor_id(c), w.vendor_for_contact[b["Contact"]["ContactID"]]),
     "invoice_number": lambda b, c, _: differs("invoice_number", c.get("invoice_number"), b["InvoiceNumber"]),
     "direct_cost_date": lambda b, c, _: differs(

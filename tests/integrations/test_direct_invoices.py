@@ -8,12 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.integrations.apis import procore_api, xero_api
 from trestle.cli import run_flow
 from trestle.db import make_engine
 from trestle.flows import get_flow
-from trestle.integrations.direct_invoices import net_line_amount, split_target
+from trestle.integrations.direct_cost_writer import part_key
+from trestle.integrations.direct_invoices import net_line_amount, split_targets
 from trestle.models.store import LinkRow, LinkStore
 from trestle.models.xero import LineItem
 
@@ -67,6 +69,21 @@ def project_ids(store: LinkStore) -> set[int]:
     return {int(link.procore_id) for link in store.links("project")}
 
 
+def project_names(store: LinkStore) -> dict[int, str]:
+    """Procore project id → its Xero "Project" option name."""
+    return {int(link.procore_id): link.last_payload["Name"] for link in store.links("project")}
+
+
+def parts_of(costs: dict[str, dict[str, Any]], invoice_id: str) -> dict[int, dict[str, Any]]:
+    """The live direct costs of one bill, by project."""
+    return {cost["project_id"]: cost for key, cost in costs.items() if key.split("@")[0] == invoice_id}
+
+
+def only_part(costs: dict[str, dict[str, Any]], invoice_id: str) -> dict[str, Any]:
+    (cost,) = parts_of(costs, invoice_id).values()
+    return cost
+
+
 def cost_code_option(line: dict[str, Any]) -> str | None:
     return next((t["Option"] for t in line.get("Tracking", []) if t["Name"] == "Cost Code"), None)
 
@@ -75,11 +92,11 @@ def project_option(line: dict[str, Any]) -> str | None:
     return next((t["Option"] for t in line.get("Tracking", []) if t["Name"] == "Project"), None)
 
 
-def expected_lines(bill: dict[str, Any]) -> dict[str, Decimal]:
-    """Net amounts per Cost Code option name over the bill's project lines."""
+def expected_lines(bill: dict[str, Any], project: str) -> dict[str, Decimal]:
+    """Net amounts per Cost Code option name over the bill's lines coded to ``project``."""
     totals: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
     for line in bill["LineItems"]:
-        if project_option(line):
+        if project_option(line) == project:
             amount = net_line_amount(LineItem.model_validate(line), bill["LineAmountTypes"])
             totals[cost_code_option(line) or ""] += amount
     return dict(totals)
@@ -135,25 +152,39 @@ def test_project_bills_become_one_direct_cost_each_and_a_rerun_writes_nothing(tr
     names = code_option_names(store, trestle_env, projects)
     links = {link.xero_id: link for link in store.links("direct_cost")}
     vendors = {link.xero_id: int(link.procore_id) for link in store.links("vendor")}
-    assert len(links) == dry["created"] == len(costs), "every bill once, none twice"
-    for invoice_id, link in links.items():
-        bill, cost = bills[invoice_id], costs[invoice_id]
-        assert split_target(link.procore_id) == (cost["project_id"], cost["id"])
+    named = project_names(store)
+    parts = {(i, project): dc for i, link in links.items() for project, dc in split_targets(link.procore_id).items()}
+    assert len(links) == dry["created"] and len(parts) == len(costs), "every part once, none twice"
+    for (invoice_id, project_id), direct_cost_id in parts.items():
+        bill, cost = bills[invoice_id], parts_of(costs, invoice_id)[project_id]
+        split_bill = len(split_targets(links[invoice_id].procore_id)) > 1
+        assert cost["origin_id"] == (part_key(invoice_id, project_id) if split_bill else invoice_id)
+        assert (cost["project_id"], cost["id"]) == (project_id, direct_cost_id)
         assert bill["Status"] in ("AUTHORISED", "PAID")
         assert cost["direct_cost_type"] == "invoice" and cost["status"] == "approved"
         assert cost["invoice_number"] == bill["InvoiceNumber"]
         assert cost["vendor"]["id"] == vendors[bill["Contact"]["ContactID"]]
-        assert cost["direct_cost_date"] == link.last_payload["direct_cost_date"]
-        assert procore_lines(cost, names) == expected_lines(bill), "one line per cost code, net of tax, to the cent"
+        payload = links[invoice_id].last_payload
+        assert cost["direct_cost_date"] == (payload["parts"][0] if split_bill else payload)["direct_cost_date"]
+        want = expected_lines(bill, named[project_id])
+        assert procore_lines(cost, names) == want, "one line per cost code, net of tax, to the cent"
         assert (cost["payment_date"] is not None) == (bill["Status"] == "PAID")
-    assert from_procore["InvoiceID"] not in costs, "a bill Trestle wrote from Procore is never sent back"
-    assert not any(bills[i]["Status"] == "DRAFT" for i in costs), "draft bills are not costs yet"
+    assert not parts_of(costs, from_procore["InvoiceID"]), "a bill Trestle wrote from Procore is never sent back"
+    assert not any(bills[i]["Status"] == "DRAFT" for i, _ in parts), "draft bills are not costs yet"
 
     issues = {issue.record_id: issue.code for issue in store.open_issues(integration=NAME)}
     # Paths the small dataset plants: a bill coded to two projects, a bill paid in three parts.
     numbered = {bill["InvoiceNumber"].split("-")[0]: invoice_id for invoice_id, bill in bills.items()}
-    assert issues[numbered["TWO"]] == "direct_cost.several_projects"
-    assert bills[numbered["PARTS"]]["Status"] == "PAID" and costs[numbered["PARTS"]]["payment_date"] is not None
+    split = parts_of(costs, numbered["TWO"])
+    assert len(split) == 2 and numbered["TWO"] not in issues, "a bill coded to two projects is two direct costs"
+    project_lines = [line for line in bills[numbered["TWO"]]["LineItems"] if project_option(line)]
+    net = sum(
+        net_line_amount(LineItem.model_validate(line), bills[numbered["TWO"]]["LineAmountTypes"])
+        for line in project_lines
+    )
+    assert sum(Decimal(str(cost["grand_total"])) for cost in split.values()) == net, "the parts add up to the bill"
+    paid_in_parts = only_part(costs, numbered["PARTS"])
+    assert bills[numbered["PARTS"]]["Status"] == "PAID" and paid_in_parts["payment_date"] is not None
     assert "direct_cost.vendor_not_linked" in issues.values()
     assert "direct_cost.no_cost_code" in issues.values()
     for invoice_id, code in issues.items():
@@ -183,6 +214,18 @@ def bill(contact: dict[str, str], number: str, lines: list[dict[str, Any]], **ex
     } | extra
 
 
+def project_code_options(store: LinkStore, env: dict[str, str]) -> dict[str, set[str]]:
+    """Xero project option name → the "Cost Code" option names that project uses."""
+    projects = project_ids(store)
+    names = code_option_names(store, env, projects)
+    used: dict[str, set[str]] = {}
+    with procore_api(env) as api:
+        for project_id, name in project_names(store).items():
+            codes = api.get("/rest/v1.0/cost_codes", params={"project_id": project_id, "per_page": 1000}).json()
+            used[name] = {names[code["id"]] for code in codes if code["id"] in names}
+    return used
+
+
 def test_changes_voids_and_new_bills_in_xero_reach_procore(trestle_env: dict[str, str]) -> None:
     link_prerequisites()
     run()
@@ -191,11 +234,7 @@ def test_changes_voids_and_new_bills_in_xero_reach_procore(trestle_env: dict[str
     model = xero_bills(trestle_env)[first_link.xero_id]
     template = next(line for line in model["LineItems"] if cost_code_option(line))
     tracking = [{"Name": t["Name"], "Option": t["Option"]} for t in template["Tracking"]]
-    other_project = next(
-        link.last_payload["Name"]
-        for link in store.links("project")
-        if link.last_payload["Name"] != tracking[0]["Option"]
-    )
+    code = next(t["Option"] for t in tracking if t["Name"] == "Cost Code")
     contact = {"ContactID": model["Contact"]["ContactID"]}
     line = {"Description": "Timber", "Quantity": 1, "AccountCode": "320", "TaxType": "INPUT"}
     with xero_api(trestle_env) as xero:
@@ -230,17 +269,11 @@ def test_changes_voids_and_new_bills_in_xero_reach_procore(trestle_env: dict[str
             {**line, "UnitAmount": 55.55, "Tracking": tracking},
             {**line, "Description": "Office", "UnitAmount": 99},
         ]
-        two_projects = [
-            {**line, "UnitAmount": 10, "Tracking": tracking},
-            {**line, "UnitAmount": 20, "Tracking": [{"Name": "Project", "Option": other_project}]},
-        ]
-        new = [
-            bill(contact, "INC-1", inclusive_lines, LineAmountTypes="Inclusive"),
-            bill(contact, "TWO-1", two_projects),
-        ]
-        created = xero.post("/Invoices", json={"Invoices": new})
+        created = xero.post(
+            "/Invoices", json={"Invoices": [bill(contact, "INC-1", inclusive_lines, LineAmountTypes="Inclusive")]}
+        )
         assert created.status_code == 200, created.text
-        new_ids = {item["InvoiceNumber"]: item["InvoiceID"] for item in created.json()["Invoices"]}
+        inclusive_id = created.json()["Invoices"][0]["InvoiceID"]
 
     assert run()["failed"] == 0
 
@@ -248,16 +281,81 @@ def test_changes_voids_and_new_bills_in_xero_reach_procore(trestle_env: dict[str
     costs = direct_costs(trestle_env, projects)
     names = code_option_names(store, trestle_env, projects)
     after = {link.xero_id: link for link in store.links("direct_cost")}
-    code = tracking[1]["Option"]
-    assert costs[to_pay]["payment_date"] == "2026-10-05"
+    assert only_part(costs, to_pay)["payment_date"] == "2026-10-05"
     assert after[to_pay].procore_id == links[to_pay].procore_id, "a header change keeps the same direct cost"
-    assert procore_lines(costs[to_recode], names) == {code: Decimal("1234.57")}
-    assert to_void not in costs, "a voided bill no longer counts as job cost"
-    inclusive = costs[new_ids["INC-1"]]
+    assert after[to_recode].procore_id == links[to_recode].procore_id, "a line change keeps the same direct cost"
+    assert procore_lines(only_part(costs, to_recode), names) == {code: Decimal("1234.57")}
+    assert not parts_of(costs, to_void), "a voided bill no longer counts as job cost"
+    inclusive = only_part(costs, inclusive_id)
     assert procore_lines(inclusive, names) == {code: Decimal("100.00") + Decimal("50.50")}, "net of tax, overhead out"
     assert inclusive["direct_cost_date"] == str(date(2026, 10, 2))
-    assert new_ids["TWO-1"] not in costs
-    issues = {issue.record_id: issue.code for issue in store.open_issues(integration=NAME)}
-    assert issues[new_ids["TWO-1"]] == "direct_cost.several_projects"
     origins = [key for key in costs if not key.startswith("no-origin:")]
     assert len(origins) == len(costs), "no direct cost left unlocked"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the link store is the same on both
+def test_a_bill_coded_to_two_projects_is_one_direct_cost_per_project(trestle_env: dict[str, str]) -> None:
+    """Split, edited (a line moves, an amount changes), narrowed to one project, then voided."""
+    link_prerequisites()
+    run()
+    store = store_for(trestle_env)
+    model = xero_bills(trestle_env)[store.links("direct_cost")[0].xero_id]
+    template = next(line for line in model["LineItems"] if cost_code_option(line))
+    here = [{"Name": t["Name"], "Option": t["Option"]} for t in template["Tracking"]]
+    here_name = next(t["Option"] for t in here if t["Name"] == "Project")
+    code = next(t["Option"] for t in here if t["Name"] == "Cost Code")
+    there_name = next(
+        name for name, codes in project_code_options(store, trestle_env).items() if name != here_name and code in codes
+    )
+    there = [{"Name": "Project", "Option": there_name}, {"Name": "Cost Code", "Option": code}]
+    by_name = {name: project_id for project_id, name in project_names(store).items()}
+    here_id, there_id = by_name[here_name], by_name[there_name]
+    line = {"Description": "Steel", "Quantity": 1, "AccountCode": "320", "TaxType": "INPUT"}
+    contact = {"ContactID": model["Contact"]["ContactID"]}
+    lines = [
+        {**line, "UnitAmount": 10.01, "Tracking": here},
+        {**line, "UnitAmount": 20.02, "Tracking": there},
+        {**line, "UnitAmount": 5.05, "Tracking": here},
+        {**line, "Description": "Office", "UnitAmount": 7},
+    ]
+    with xero_api(trestle_env) as xero:
+        made = xero.post("/Invoices", json={"Invoices": [bill(contact, "SPLIT-1", lines)]})
+        assert made.status_code == 200, made.text
+        invoice_id = made.json()["Invoices"][0]["InvoiceID"]
+
+    def state() -> tuple[dict[int, Decimal], dict[int, int]]:
+        costs = parts_of(direct_costs(trestle_env, project_ids(store)), invoice_id)
+        (link,) = (link for link in store.links("direct_cost") if link.xero_id == invoice_id)
+        totals = {project_id: Decimal(str(cost["grand_total"])) for project_id, cost in costs.items()}
+        assert split_targets(link.procore_id) == {project_id: cost["id"] for project_id, cost in costs.items()}
+        return totals, split_targets(link.procore_id)
+
+    assert run()["failed"] == 0
+    totals, first = state()
+    assert totals == {here_id: Decimal("15.06"), there_id: Decimal("20.02")}, "each project its own lines, overhead out"
+
+    def edit(new_lines: list[dict[str, Any]]) -> None:
+        with xero_api(trestle_env) as xero:
+            edited = xero.post("/Invoices", json={"Invoices": [{"InvoiceID": invoice_id, "LineItems": new_lines}]})
+            assert edited.status_code == 200, edited.text
+        assert run()["failed"] == 0
+
+    edit([{**lines[0], "UnitAmount": 12.34}, lines[1], {**lines[2], "Tracking": there}, lines[3]])
+    totals, moved = state()
+    assert totals == {here_id: Decimal("12.34"), there_id: Decimal("25.07")}, "moved line and new amount, once each"
+    assert moved == first, "both parts updated in place"
+
+    edit([{**lines[0], "Tracking": there}, lines[1]])
+    totals, narrowed = state()
+    assert totals == {there_id: Decimal("30.03")}, "the project that dropped out has its part removed"
+    assert narrowed == {there_id: first[there_id]}
+
+    writes_before = procore_writes(trestle_env)
+    assert run(full_refresh=True)["unchanged"] >= 1
+    assert procore_writes(trestle_env) == writes_before, "an unchanged split bill writes nothing"
+
+    with xero_api(trestle_env) as xero:
+        voided = xero.post("/Invoices", json={"Invoices": [{"InvoiceID": invoice_id, "Status": "VOIDED"}]})
+        assert voided.status_code == 200, voided.text
+    assert run()["failed"] == 0
+    assert not parts_of(direct_costs(trestle_env, project_ids(store)), invoice_id), "a voided bill's parts are removed"

@@ -36,6 +36,7 @@ from trestle.models.procore import (
     ContractPayment,
     CostCode,
     DirectCost,
+    DirectCostLineItem,
     Me,
     ProcoreAttachment,
     Project,
@@ -508,22 +509,31 @@ class ProcoreClient(RestClient):
     # -- direct costs ---------------------------------------------------------------------------
 
     def iter_direct_costs(
-        self, project_id: int, *, updated_since: datetime | None = None, origin_id: str | None = None
+        self,
+        project_id: int,
+        *,
+        updated_since: datetime | None = None,
+        origin_id: str | None = None,
+        invoice_number: str | None = None,
     ) -> Iterator[DirectCost]:
-        """Direct costs of a project (v1.1)."""
-        params = {"filters[updated_at]": self._updated(updated_since), "filters[origin_id]": origin_id}
+        """Direct costs of a project (v1.1 list; ``filters[origin_id]``/``filters[invoice_number]``)."""
+        params = {
+            "filters[updated_at]": self._updated(updated_since),
+            "filters[origin_id]": origin_id,
+            "filters[invoice_number]": invoice_number,
+        }
         path = f"/rest/v1.1/projects/{project_id}/direct_costs"
         for item in self._iter(path, route="/rest/v1.1/projects/{project_id}/direct_costs", params=params):
             yield DirectCost.model_validate(item)
 
     def create_direct_cost(self, project_id: int, direct_cost: DirectCost | Mapping[str, Any]) -> DirectCost:
-        """Create a direct cost with its lines (v1.1 ``{"direct_cost": {…, "line_items": […]}}``).
+        """Create a direct cost header (v1.0 ``{"item": {…}}``; lines go through :meth:`create_direct_cost_line`).
 
         Not idempotent: a lost answer raises OutcomeUnknownError.
         """
-        route = "/rest/v1.1/projects/{project_id}/direct_costs"
-        path = f"/rest/v1.1/projects/{project_id}/direct_costs"
-        payload = self._write("POST", path, route, {"direct_cost": _wire(direct_cost)}, idempotent=False)
+        route = "/rest/v1.0/projects/{project_id}/direct_costs"
+        path = f"/rest/v1.0/projects/{project_id}/direct_costs"
+        payload = self._write("POST", path, route, {"item": _wire(direct_cost)}, idempotent=False)
         return DirectCost.model_validate(self._object(payload, route))
 
     def sync_direct_costs(
@@ -575,3 +585,33 @@ class ProcoreClient(RestClient):
             self, "PATCH", path, "attachments[]", file_name, file, route=route, content_type=content_type
         )
         return DirectCost.model_validate(self._object(self.decode_json(response, route=route), route))
+    def iter_direct_cost_lines(self, project_id: int, direct_cost_id: int) -> Iterator[DirectCostLineItem]:
+        """The lines of one direct cost (each with its ``origin_id``)."""
+        route = "/rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}/line_items"
+        path = f"/rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}/line_items"
+        for item in self._iter(path, route=route):
+            yield DirectCostLineItem.model_validate(item)
+
+    def create_direct_cost_line(
+        self, project_id: int, direct_cost_id: int, line: DirectCostLineItem | Mapping[str, Any]
+    ) -> DirectCostLineItem:
+        """Add a line to an unlocked direct cost. Not idempotent: a lost answer raises OutcomeUnknownError."""
+        route = "/rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}/line_items"
+        path = f"/rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}/line_items"
+        payload = self._write("POST", path, route, {"line_item": _wire(line)}, idempotent=False)
+        return DirectCostLineItem.model_validate(self._object(payload, route))
+
+    def update_direct_cost_line(
+        self, project_id: int, direct_cost_id: int, line_id: int, line: DirectCostLineItem | Mapping[str, Any]
+    ) -> DirectCostLineItem:
+        """Change one line of an unlocked direct cost (the same values again change nothing)."""
+        route = "/rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}/line_items/{id}"
+        path = f"/rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}/line_items/{line_id}"
+        payload = self._write("PATCH", path, route, {"line_item": _wire(line)}, idempotent=True)
+        return DirectCostLineItem.model_validate(self._object(payload, route))
+
+    def delete_direct_cost_line(self, project_id: int, direct_cost_id: int, line_id: int) -> None:
+        """Remove one line of an unlocked direct cost (a retry after a lost answer may see 404)."""
+        route = "/rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}/line_items/{id}"
+        path = f"/rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}/line_items/{line_id}"
+        self._write("DELETE", path, route, None, idempotent=True)

@@ -30,6 +30,7 @@ from typing import Any
 
 from trestle.clients.errors import FatalApiError
 from trestle.integrations.attachment_files import MAX_FILE_BYTES, TOO_LARGE_FIX, clean_file_name, label, size_text
+from trestle.integrations.direct_cost_writer import parse_target, part_key
 from trestle.integrations.lookups import DIRECT_COST, Lookups
 from trestle.models.attachments import TooLarge, XeroAttachment, spooled_file
 from trestle.models.procore import DirectCost
@@ -48,19 +49,25 @@ def invoice_id_of(link: LinkRow) -> str:
     return link.xero_id.split(":", 1)[0]
 
 
-def direct_cost_of(link: LinkRow, *, dry_run: bool) -> tuple[int, int] | None:
-    """``(project id, direct cost id)`` a direct cost link points at, or None (a removed bill's link).
+def direct_costs_of(link: LinkRow, *, dry_run: bool) -> list[tuple[int, int, str]]:
+    """``(project id, direct cost id, origin_id)`` of every part a direct cost link points at.
 
-    Links name ``"<project id>:<direct cost id>"``; on a dry run a direct cost the run would create
-    has a negative placeholder id and its project in the planned payload.
+    Links name ``"<project id>:<direct cost id>"`` per part, comma-joined (a bill split by project
+    has several; each part's ``origin_id`` is :func:`part_key`, a one-project bill's the InvoiceID).
+    A removed bill's link names none. On a dry run a direct cost the run would create has a
+    negative placeholder id and its project in the planned payload.
     """
-    project, separator, direct_cost = link.procore_id.partition(":")
-    if separator and project.isdigit() and direct_cost.isdigit():
-        return int(project), int(direct_cost)
+    parts = parse_target(link.procore_id)
+    invoice_id = invoice_id_of(link)
+    if len(parts) > 1:
+        return [(project, cost, part_key(invoice_id, project)) for project, cost in sorted(parts.items())]
+    if parts:
+        [(project, cost)] = parts.items()
+        return [(project, cost, link.xero_id)]
     planned_project = (link.last_payload or {}).get("project_id")
     if dry_run and link.procore_id.lstrip("-").isdigit() and planned_project is not None:
-        return int(planned_project), int(link.procore_id)
-    return None
+        return [(int(planned_project), int(link.procore_id), link.xero_id)]
+    return []
 
 
 class BillAttachmentsIntegration(Integration):
@@ -113,21 +120,21 @@ class BillAttachmentsIntegration(Integration):
 
     # ------------------------------------------------------------------ fetch
     def fetch(self, since: datetime | None) -> Iterator[Page]:
-        targets: dict[str, list[tuple[LinkRow, tuple[int, int]]]] = {}
+        targets: dict[str, list[tuple[int, int, str]]] = {}
         projects = set(self.lookups.integrated_project_ids())
         for link in self.lookups.links(DIRECT_COST):
-            where = direct_cost_of(link, dry_run=self.ctx.dry_run)
-            if where is not None and where[0] in projects:
-                targets.setdefault(invoice_id_of(link), []).append((link, where))
+            for where in direct_costs_of(link, dry_run=self.ctx.dry_run):
+                if where[0] in projects:
+                    targets.setdefault(invoice_id_of(link), []).append(where)
         bill_ids = sorted(targets)
         for start in range(0, len(bill_ids), BILLS_PER_READ):
             bills = self.ctx.xero.get_invoices(bill_ids[start : start + BILLS_PER_READ])
             records = [
-                self._record(bill.invoice_id or "", bill.invoice_number, file, link, where)
+                self._record(bill.invoice_id or "", bill.invoice_number, file, where)
                 for bill in bills
                 if bill.has_attachments and bill.invoice_id in targets
                 for file in self.ctx.xero.invoice_attachments(bill.invoice_id)
-                for link, where in targets[bill.invoice_id]
+                for where in targets[bill.invoice_id]
             ]
             yield Page(records)
 
@@ -135,12 +142,10 @@ class BillAttachmentsIntegration(Integration):
         wanted = set(ids)
         return [record for page in self.fetch(None) for record in page.records if record.id in wanted]
 
-    def _record(
-        self, bill_id: str, number: str | None, file: XeroAttachment, link: LinkRow, where: tuple[int, int]
-    ) -> Record:
-        project_id, direct_cost_id = where
+    def _record(self, bill_id: str, number: str | None, file: XeroAttachment, where: tuple[int, int, str]) -> Record:
+        project_id, direct_cost_id, origin_id = where
         file_name = clean_file_name(file.file_name, f"attachment-{file.attachment_id}")
-        data = {"bill_id": bill_id, "file": file, "file_name": file_name, "origin_id": link.xero_id}
+        data = {"bill_id": bill_id, "file": file, "file_name": file_name, "origin_id": origin_id}
         data |= {"project_id": project_id, "direct_cost_id": direct_cost_id}
         return Record(
             f"{file.attachment_id}@{direct_cost_id}",

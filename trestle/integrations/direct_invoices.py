@@ -1,4 +1,4 @@
-"""Direct invoices: Xero bills coded to a project → Procore direct costs (type invoice).
+"""Direct invoices: Xero bills coded to projects → Procore direct costs (type invoice), one per project.
 
 Picked up: bills (``ACCPAY``) in status AUTHORISED or PAID with a "Project" tracking option on
 at least one line. DRAFT (and SUBMITTED) bills are not costs yet and are passed over silently;
@@ -6,57 +6,49 @@ approving one in Xero changes it, so the next run picks it up. Bills Trestle wro
 never sent back: a bill that is the Xero side of a ``progress_claim`` link came from Procore
 (and credit notes are a different Xero resource, never read here), so nothing is counted twice.
 
-One bill becomes one direct cost in the project its lines are coded to, with ``origin_id`` =
-InvoiceID (unique per company in Procore, so a bill can never land twice). A bill whose lines
-name two or more projects is not split: it gets ``direct_cost.several_projects`` and the
-bookkeeper splits it in Xero (one supplier invoice number in two projects is how costs get
-counted twice). Lines without a Project option on a project bill are overhead and left out.
+Split by project: a bill becomes one direct cost per project its lines are coded to (a *part*),
+each with that project's lines only. ``origin_id`` is unique per company, so a part can never land
+twice: InvoiceID for a bill in one project (the payload and link of such a bill are exactly what
+they were before bills were split, so an upgrade rewrites nothing), ``<InvoiceID>@<project id>``
+for each part of a split bill (its payload lists the ``parts``). Lines without a Project option are overhead and left
+out of every part, as they were before bills were split: Xero puts overhead in no project, and
+charging it to one would misstate that project's job cost (a bill of overhead only is no cost).
+Each line lands in exactly one part, so the parts add up to the bill's project lines net of tax
+to the cent (the bill's SubTotal when every line is coded); tax is taken off line by line.
 
-Lines: the line's "Cost Code" option → the linked standard cost code → that project's cost
-code; lines sharing a cost code are added together (one direct cost line per cost code,
-``origin_id`` = ``<InvoiceID>:<cost code id>``). A project line without a cost code option, an
-option not linked to a standard code, or a code the project does not use is an issue (a
-default code would misstate the budget); the whole bill waits until it is fixed. Amount =
-LineAmount without tax (Exclusive and NoTax as is, Inclusive less the line's TaxAmount),
-rounded half-up to the cent: job cost is net of recoverable tax. Vendor = the bill's contact
-through the vendor link (not linked → issue). invoice_number = InvoiceNumber (required by
-Procore → issue when blank), direct_cost_date = Date, payment_date = FullyPaidOnDate (PAID
-bills), description = Reference, status ``approved`` (an AUTHORISED bill is approved for
-payment in the accounts).
+Lines: "Cost Code" option → linked standard code → the project's code; a part's lines of one
+code are added up (``origin_id`` = ``<InvoiceID>:<cost code id>``). A project line with no cost
+code option, an unlinked option or a code the project does not use is an issue (a default code
+would misstate the budget); the whole bill waits until it is fixed, as for an unlinked project.
+Amount = LineAmount without tax (Exclusive and NoTax as is, Inclusive less the line's
+TaxAmount), rounded half-up to the cent: job cost is net of recoverable tax.
+Vendor = the bill's contact through the vendor link (not linked → issue).
+invoice_number = InvoiceNumber (required by Procore → issue when blank), direct_cost_date = Date,
+payment_date = FullyPaidOnDate (PAID bills), description = Reference, status ``approved`` (an
+AUTHORISED bill is approved for payment in the accounts).
 
-Writing. Procore locks a direct cost once its ``origin_id`` is set, and its sync action takes
-no lines, so: a new bill is created with its lines in one v1.1 ``POST`` (a lost answer is
-recovered by looking the ``origin_id`` up before resending). A changed bill is unlocked (sync
-``origin_id: null``), then its header is re-synced with ``origin_id`` (locked again) when only
-header fields changed, or it is deleted and created afresh when its lines or project changed.
-A synced bill that is later VOIDED, DELETED or no longer coded to a project is removed from
-Procore the same way (unlock, delete): it is no longer a cost. Each step is idempotent or
-checked by ``origin_id`` first, so a crash at any point is finished by the next run.
+Writing (:mod:`.direct_cost_writer`): header, lines, lock, on documented operations only, with
+every step found again before it is redone after a kill or a lost answer. A changed bill updates
+its parts in place (unlock, lines, lock); a project that drops out of the bill has its part
+removed; a synced bill that is later VOIDED, DELETED or no longer coded to a project has every
+part removed (:meth:`DirectInvoicesIntegration.remove_parts`): it is no longer a cost.
 
-The link's Procore id is ``"<project id>:<direct cost id>"`` (direct costs live in projects).
-API calls: first run, one ``GET /Invoices`` per 1000 bills, one project cost code list per
-project, then one POST per bill; incremental runs read only changed bills and write only
-changed ones (a header change costs two sync calls per project batch).
+The link: one per bill, ``procore_id`` = ``"<project id>:<direct cost id>"`` per part,
+comma-joined. API calls per new part: a header POST, a POST per cost code line and a sync; a
+changed part adds an unlock sync and a line read; incremental runs write only changed bills.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import suppress
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from trestle.clients.errors import (
-    FatalApiError,
-    NotFoundError,
-    OutcomeUnknownError,
-    RetriableApiError,
-    TransportError,
-)
+from trestle.clients.errors import OutcomeUnknownError, RetriableApiError, TransportError
+from trestle.integrations.direct_cost_writer import DirectCostWriter, format_target, parse_target, part_key
 from trestle.integrations.lookups import DIRECT_COST, PROGRESS_CLAIM, Lookups, money
-from trestle.jsonable import jsonable
 from trestle.models.store import PendingIntent
 from trestle.models.xero import Invoice, LineItem
 from trestle.tasks.declaration import FieldMap, IssueCode
@@ -66,18 +58,23 @@ from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResu
 PAGE_SIZE = 1000
 LIVE_STATUSES = ("AUTHORISED", "PAID")
 GONE_STATUSES = ("VOIDED", "DELETED")
-HEADER_FIELDS = ("vendor_id", "invoice_number", "direct_cost_date", "payment_date", "description", "status")
 
 
 def direct_cost_target(project_id: int | str, direct_cost_id: int | str) -> str:
-    """The link's Procore id for a direct cost: ``"<project id>:<direct cost id>"``."""
-    return f"{project_id}:{direct_cost_id}"
+    """The link's Procore id for a one-project bill: ``"<project id>:<direct cost id>"``."""
+    return format_target({int(project_id): int(direct_cost_id)})
 
 
 def split_target(target_id: str) -> tuple[int, int]:
-    """``(project id, direct cost id)`` from a link's Procore id."""
-    project_id, direct_cost_id = target_id.split(":", 1)
-    return int(project_id), int(direct_cost_id)
+    """``(project id, direct cost id)`` of a one-project bill's link (the first part of a split one)."""
+    parts = parse_target(target_id)
+    project_id = min(parts)
+    return project_id, parts[project_id]
+
+
+def split_targets(target_id: str) -> dict[int, int]:
+    """``{project id: direct cost id}``: every part a link points at."""
+    return parse_target(target_id)
 
 
 def net_line_amount(line: LineItem, line_amount_types: str | None) -> Decimal:
@@ -95,12 +92,12 @@ class DirectInvoicesIntegration(Integration):
     source_system = "xero"
     target_system = "procore"
     write_batch_size = 100
-    summary = "Approved Xero bills coded to a project → Procore direct costs."
+    summary = "Approved Xero bills coded to projects → Procore direct costs (one per project)."
     # After progress claims: a bill is known to have come from Procore by its progress-claim link, and
     # that integration finishes its own pending bill writes (recovery) before this one reads bills.
     depends_on = ("vendors", "projects", "cost_codes", "progress_claims")
     per_project = True
-    on_deleted = ("propagate", "report")  # deleted-policy: removing the direct cost stays the default
+    on_deleted = ("propagate", "report")  # removing the direct cost stays the default
     picked_up = (
         'AUTHORISED or PAID bills with a "Project" tracking option on at least one line that did not come from '
         "Procore (never a bill Trestle wrote for a claim, so nothing is counted twice). DRAFT bills wait until "
@@ -109,12 +106,20 @@ class DirectInvoicesIntegration(Integration):
     notes = (
         (
             "Written",
-            "One direct cost (type invoice, status approved) per bill in its project. Lines without a project "
-            "option are overhead and left out. A changed bill updates its direct cost; a voided one removes it.",
+            "One direct cost (type invoice, status approved) per project the bill's lines are coded to, each "
+            "with that project's lines; the parts add up to the bill's project lines net of tax, to the cent. "
+            "Lines without a project option are overhead and left out (no project's job cost). A changed bill "
+            "updates its parts; a project that drops out of the bill has its part removed; a voided or deleted "
+            "bill has every part removed.",
+        ),
+        (
+            "Linked",
+            "One link per bill: the Procore side lists each part as `<project id>:<direct cost id>`, "
+            "comma-separated (a one-project bill's link is a single pair, as before bills were split).",
         ),
     )
     mapping = (
-        FieldMap("origin_id", "InvoiceID"),
+        FieldMap("origin_id", "InvoiceID; a bill split over several projects: `<InvoiceID>@<project id>` per part"),
         FieldMap("vendor_id", "the contact's linked Procore vendor"),
         FieldMap("invoice_number", "InvoiceNumber"),
         FieldMap("direct_cost_date", "Date"),
@@ -123,23 +128,19 @@ class DirectInvoicesIntegration(Integration):
         FieldMap("description", "Reference"),
         FieldMap(
             "line_items",
-            "one per project cost code (the line's \"Cost Code\" option → standard code → the project's code; "
-            "lines of the same code summed) at the amount excluding tax, rounded half-up to the cent",
+            'the lines coded to that project, one per project cost code (the line\'s "Cost Code" option → '
+            "standard code → the project's code; lines of the same code summed) at the amount excluding tax, "
+            "rounded half-up to the cent",
         ),
     )
     settings_used = ("project_category", "cost_code_category", "overlap_minutes")
     issues = (
-        deleted_issue(  # deleted-policy
+        deleted_issue(
             DIRECT_COST,
             "direct_invoices",
             "xero",
             "the bill",
             "Delete the direct cost in Procore by hand if the bill no longer stands.",
-        ),
-        IssueCode(
-            "direct_cost.several_projects",
-            "the bill's lines name two projects",
-            "Split the bill in Xero so each bill is coded to one project (or code all its lines to the same project).",
         ),
         IssueCode(
             "direct_cost.project_not_linked",
@@ -189,7 +190,7 @@ class DirectInvoicesIntegration(Integration):
         self.project_category = sync.project_category.casefold()
         self.cost_code_category = sync.cost_code_category.casefold()
         self.linked = {link.xero_id for link in self.ctx.store.links(self.entity)}
-        self.rebuild: set[str] = set()  # linked bills whose lines or project changed since the last write
+        self.writer = DirectCostWriter(self.ctx.procore)
 
     # ------------------------------------------------------------------ fetch
     def fetch(self, since: datetime | None) -> Iterator[Page]:
@@ -249,7 +250,7 @@ class DirectInvoicesIntegration(Integration):
         return list(options.values())
 
     def _deletion_reported(self, record: Record, invoice: Invoice) -> bool:
-        """deleted-policy hook: with ``on_deleted = "report"`` a voided or deleted bill's direct cost is
+        """With ``on_deleted = "report"`` a voided or deleted bill's direct cost is
         left in Procore and reported (a bill only uncoded from its project is still removed)."""
         if policy_of(type(self), self.ctx.settings.sync) != "report" or record.link is None:
             return False
@@ -269,24 +270,14 @@ class DirectInvoicesIntegration(Integration):
     def validate(self, record: Record) -> None:
         invoice: Invoice = record.data
         if self._is_gone(invoice):
-            return  # a linked bill that was voided or uncoded: map() plans its removal
-        projects = self._project_options(invoice)
-        if len(projects) > 1:
-            names = sorted(name or option_id or "" for option_id, name in projects)
-            record.flag(
-                "direct_cost.several_projects",
-                f"The bill's lines are coded to {len(projects)} projects ({', '.join(names)}); a bill becomes one "
-                "Procore direct cost in one project.",
-                projects=names,
-            )
-            return
-        option_id, option_name = projects[0]
-        if self.lookups.project_for_option(option_id, name=option_name) is None:
-            record.flag(
-                "direct_cost.project_not_linked",
-                f"The Xero project option '{option_name}' is not linked to a Procore project.",
-                option=option_name,
-            )
+            return  # a linked bill that was voided or uncoded: map() plans the removal of its parts
+        for option_id, option_name in self._project_options(invoice):
+            if self.lookups.project_for_option(option_id, name=option_name) is None:
+                record.flag(
+                    "direct_cost.project_not_linked",
+                    f"The Xero project option '{option_name}' is not linked to a Procore project.",
+                    option=option_name,
+                )
         contact = invoice.contact
         if self.lookups.vendor_for_contact(contact.contact_id if contact else None) is None:
             record.flag(
@@ -301,25 +292,11 @@ class DirectInvoicesIntegration(Integration):
     def map(self, record: Record) -> dict[str, Any]:
         invoice: Invoice = record.data
         if self._is_gone(invoice):
-            if self._deletion_reported(record, invoice):  # deleted-policy
+            if self._deletion_reported(record, invoice):
                 return {}
             return {"origin_id": record.id, "removed": True}
-        option_id, option_name = self._project_options(invoice)[0]
-        project_id = self.lookups.project_for_option(option_id, name=option_name)
-        if project_id is None:  # validate() has flagged it; the record is skipped
-            return {}
-        lines = self._lines(record, invoice, project_id)
         contact_id = invoice.contact.contact_id if invoice.contact else None
-        previous = record.link.last_payload if record.link is not None else None
-        if previous is not None and (
-            previous.get("removed")
-            or previous.get("project_id") != project_id
-            or previous.get("line_items") != jsonable(lines)
-        ):
-            self.rebuild.add(record.id)
-        return {
-            "project_id": project_id,
-            "origin_id": record.id,
+        header = {
             "direct_cost_type": "invoice",
             "status": "approved",
             "vendor_id": self.lookups.vendor_for_contact(contact_id),
@@ -327,44 +304,35 @@ class DirectInvoicesIntegration(Integration):
             "direct_cost_date": invoice.date,
             "payment_date": invoice.fully_paid_on_date if invoice.status == "PAID" else None,
             "description": invoice.reference or None,
-            "line_items": lines,
         }
+        by_project = self._lines_by_project(record, invoice)
+        if len(by_project) == 1:  # the one-project shape links written before bills were split still match
+            ((project_id, lines),) = by_project.items()
+            return {"project_id": project_id, "origin_id": record.id, **header, "line_items": lines}
+        parts = [
+            {"project_id": project_id, "origin_id": part_key(record.id, project_id), **header, "line_items": lines}
+            for project_id, lines in sorted(by_project.items())
+        ]
+        return {"origin_id": record.id, "parts": parts}
 
-    def _lines(self, record: Record, invoice: Invoice, project_id: int) -> list[dict[str, Any]]:
-        """One line per project cost code, amounts net of tax and added up; flags unusable lines."""
-        by_code: dict[int, dict[str, Any]] = {}
+    def _lines_by_project(self, record: Record, invoice: Invoice) -> dict[int, list[dict[str, Any]]]:
+        """Each linked project's lines: one per project cost code, net of tax and added up; flags bad lines."""
+        by_project: dict[int, dict[int, dict[str, Any]]] = {}
         for number, line in enumerate(invoice.line_items or [], start=1):
-            if self._tracking(line, self.project_category) is None:
-                continue  # overhead on a project bill: not a job cost
-            where = f"line {number} ('{line.description or ''}')"
-            found = self._tracking(line, self.cost_code_category)
-            option = found[1] if found else None
-            if not option:
-                record.flag("direct_cost.no_cost_code", f"{where} has no Cost Code option.", line=number)
+            project = self._tracking(line, self.project_category)
+            if project is None:
+                continue  # overhead: not a job cost of any project
+            project_id = self.lookups.project_for_option(project[0], name=project[1])
+            if project_id is None:  # validate() has flagged it; the record is skipped
                 continue
-            standard_id = self.lookups.standard_code_for_option(option)
-            if standard_id is None:
-                record.flag(
-                    "direct_cost.cost_code_not_linked",
-                    f"{where}: the Cost Code option '{option}' is not a Procore standard cost code.",
-                    line=number,
-                    option=option,
-                )
+            code_id = self._project_code(record, line, number, project_id)
+            if code_id is None:
                 continue
-            code = self.lookups.project_cost_code_for_standard(project_id, standard_id)
-            if code is None or code.id is None:
-                record.flag(
-                    "direct_cost.cost_code_not_in_project",
-                    f"{where}: the project does not use cost code '{option}'.",
-                    line=number,
-                    option=option,
-                )
-                continue
-            entry = by_code.setdefault(
-                code.id,
+            entry = by_project.setdefault(project_id, {}).setdefault(
+                code_id,
                 {
-                    "origin_id": f"{record.id}:{code.id}",
-                    "cost_code_id": code.id,
+                    "origin_id": f"{record.id}:{code_id}",
+                    "cost_code_id": code_id,
                     "amount": Decimal("0.00"),
                     "texts": [],
                 },
@@ -372,49 +340,56 @@ class DirectInvoicesIntegration(Integration):
             entry["amount"] += net_line_amount(line, invoice.line_amount_types)
             if line.description and line.description not in entry["texts"]:
                 entry["texts"].append(line.description)
-        return [
-            {
-                "origin_id": entry["origin_id"],
-                "cost_code_id": entry["cost_code_id"],
-                "amount": money(entry["amount"]),
-                "description": "; ".join(entry["texts"])[:255] or None,
-            }
-            for entry in sorted(by_code.values(), key=lambda entry: entry["cost_code_id"])
-        ]
+        return {
+            project_id: [
+                {
+                    "origin_id": entry["origin_id"],
+                    "cost_code_id": entry["cost_code_id"],
+                    "amount": money(entry["amount"]),
+                    "description": "; ".join(entry["texts"])[:255] or None,
+                }
+                for entry in sorted(codes.values(), key=lambda entry: entry["cost_code_id"])
+            ]
+            for project_id, codes in by_project.items()
+        }
+
+    def _project_code(self, record: Record, line: LineItem, number: int, project_id: int) -> int | None:
+        """The project's cost code id for a line's "Cost Code" option, or None (flagged)."""
+        where = f"line {number} ('{line.description or ''}')"
+        found = self._tracking(line, self.cost_code_category)
+        option = found[1] if found else None
+        if not option:
+            record.flag("direct_cost.no_cost_code", f"{where} has no Cost Code option.", line=number)
+            return None
+        standard_id = self.lookups.standard_code_for_option(option)
+        if standard_id is None:
+            record.flag(
+                "direct_cost.cost_code_not_linked",
+                f"{where}: the Cost Code option '{option}' is not a Procore standard cost code.",
+                line=number,
+                option=option,
+            )
+            return None
+        code = self.lookups.project_cost_code_for_standard(project_id, standard_id)
+        if code is None or code.id is None:
+            record.flag(
+                "direct_cost.cost_code_not_in_project",
+                f"{where}: the project does not use cost code '{option}'.",
+                line=number,
+                option=option,
+            )
+            return None
+        return code.id
 
     # ------------------------------------------------------------------ write
     def write(self, items: list[WriteItem], batch_key: str) -> list[WriteResult]:
-        results: dict[str, WriteResult] = {}
-        headers: dict[int, list[WriteItem]] = {}
-        for item in items:
-            if item.operation == "create":
-                step = self._create
-            elif item.payload.get("removed"):
-                step = self._remove
-            elif item.source_id in self.rebuild or not self._same_project(item):
-                step = self._rebuild
-            else:
-                headers.setdefault(int(item.payload["project_id"]), []).append(item)
-                continue
-            results.update(self._unless_lost([item], partial(_keyed, step, item)))
-        for project_id, group in headers.items():
-            results.update(self._unless_lost(group, partial(self._update_headers, project_id, group)))
-        return [results[item.source_id] for item in items]
-
-    @staticmethod
-    def _unless_lost(items: list[WriteItem], steps: Callable[[], dict[str, WriteResult]]) -> dict[str, WriteResult]:
-        """Run a write's steps; an answer still lost after the client's retries leaves it for :meth:`recover`."""
-        try:
-            return steps()
-        except (OutcomeUnknownError, RetriableApiError, TransportError):
-            return {item.source_id: WriteResult(item.source_id, ok=False, outcome_unknown=True) for item in items}
+        return [self._unless_lost(item, partial(self.writer.write_bill, item, recovering=False)) for item in items]
 
     def recover(self, intents: list[PendingIntent]) -> list[WriteResult]:
-        """Finish writes a crash or lost answer left pending, looking each ``origin_id`` up first.
+        """Finish writes a kill or lost answer left pending: every part is looked up before anything is resent.
 
-        A direct cost found under the bill's ``origin_id`` that is not the one the link points at
-        was created by the lost write: it is the answer. Anything else is redone through steps
-        that are safe to repeat (unlock, delete if still there, create).
+        A part found locked under its ``origin_id``, or half-written under its ``origin_data`` mark,
+        is finished in place; only a part found nowhere is created (see :mod:`.direct_cost_writer`).
         """
         results = []
         for intent in intents:
@@ -426,92 +401,24 @@ class DirectInvoicesIntegration(Integration):
                 intent.idempotency_key,
                 intent.label,
             )
-            if item.payload.get("removed"):
-                results.append(self._remove(item))
-                continue
-            project_id = int(item.payload["project_id"])
-            found = next(self.ctx.procore.iter_direct_costs(project_id, origin_id=item.source_id), None)
-            target = direct_cost_target(project_id, found.id) if found is not None and found.id else None
-            if target is not None and target != item.target_id:
-                results.append(WriteResult(item.source_id, ok=True, target_id=target))
-            else:
-                results.append(self._rebuild(item) if item.target_id else self._create(item))
+            results.append(self._unless_lost(item, partial(self.writer.write_bill, item, recovering=True)))
         return results
 
-    def _same_project(self, item: WriteItem) -> bool:
-        return item.target_id is not None and split_target(item.target_id)[0] == int(item.payload["project_id"])
+    def remove_parts(self, target_id: str) -> None:
+        """Unlock and delete every direct cost a link points at (a voided bill's parts; for a deleted-record policy).
 
-    def _create(self, item: WriteItem) -> WriteResult:
-        """One v1.1 POST with the lines; a lost answer stays pending for :meth:`recover`."""
-        project_id = int(item.payload["project_id"])
-        body = {key: value for key, value in item.payload.items() if key != "project_id" and value is not None}
-        body["line_items"] = [
-            {key: value for key, value in line.items() if value is not None} for line in body.get("line_items", [])
-        ]
+        Lost answers propagate to the caller; each step is safe to repeat.
+        """
+        for project_id, direct_cost_id in parse_target(target_id).items():
+            self.writer.remove(project_id, direct_cost_id)
+
+    @staticmethod
+    def _unless_lost(item: WriteItem, step: Callable[[], WriteResult]) -> WriteResult:
+        """Run one bill's write; an answer still lost after the client's retries leaves it for :meth:`recover`."""
         try:
-            created = self.ctx.procore.create_direct_cost(project_id, body)
-        except FatalApiError as exc:
-            return WriteResult(item.source_id, ok=False, error=exc.message)
-        return WriteResult(item.source_id, ok=True, target_id=direct_cost_target(project_id, created.id or ""))
-
-    def _unlock(self, project_id: int, direct_cost_ids: Sequence[int]) -> dict[int, str]:
-        """Clear ``origin_id`` so Procore lets the direct costs change; errors by id (missing ones too)."""
-        result = self.ctx.procore.sync_direct_costs(
-            project_id, [{"id": dc, "origin_id": None} for dc in direct_cost_ids]
-        )
-        return {error.id: "; ".join(error.messages) for error in result.errors if error.id is not None}
-
-    def _delete(self, project_id: int, direct_cost_id: int) -> None:
-        with suppress(NotFoundError):  # already gone (an earlier attempt, or someone in Procore)
-            self.ctx.procore.delete_direct_cost(project_id, direct_cost_id)
-
-    def _remove(self, item: WriteItem) -> WriteResult:
-        """Unlock and delete the direct cost of a bill that is no longer a project cost."""
-        if item.target_id:
-            project_id, direct_cost_id = split_target(item.target_id)
-            try:
-                self._unlock(project_id, [direct_cost_id])
-                self._delete(project_id, direct_cost_id)
-            except FatalApiError as exc:
-                return WriteResult(item.source_id, ok=False, error=exc.message)
-        return WriteResult(item.source_id, ok=True, target_id=item.target_id or f"removed:{item.source_id}")
-
-    def _rebuild(self, item: WriteItem) -> WriteResult:
-        """Lines or project changed: unlock, delete and create afresh (Procore keeps synced lines locked)."""
-        removed = self._remove(item)
-        return self._create(item) if removed.ok else removed
-
-    def _update_headers(self, project_id: int, items: list[WriteItem]) -> dict[str, WriteResult]:
-        """Only header fields changed: unlock the batch, then sync the headers back with ``origin_id``."""
-        results: dict[str, WriteResult] = {}
-        ids = {item.source_id: split_target(item.target_id or "")[1] for item in items}
-        try:
-            unlock_errors = self._unlock(project_id, list(ids.values()))
-        except FatalApiError as exc:
-            return {item.source_id: WriteResult(item.source_id, ok=False, error=exc.message) for item in items}
-        ready = []
-        for item in items:
-            if ids[item.source_id] in unlock_errors:  # deleted in Procore meanwhile: create it again
-                results[item.source_id] = self._create(item)
-            else:
-                ready.append(item)
-        if not ready:
-            return results
-        updates = [
-            {"id": ids[item.source_id], "origin_id": item.source_id}
-            | {name: item.payload.get(name) for name in HEADER_FIELDS}
-            for item in ready
-        ]
-        synced = self.ctx.procore.sync_direct_costs(project_id, updates)
-        saved = {entity.origin_id for entity in synced.entities if entity.origin_id}
-        errors = {error.id: "; ".join(error.messages) for error in synced.errors}
-        for item in ready:
-            if item.source_id in saved:
-                results[item.source_id] = WriteResult(item.source_id, ok=True, target_id=item.target_id)
-            else:
-                error = errors.get(ids[item.source_id], "Procore returned no result")
-                results[item.source_id] = WriteResult(item.source_id, ok=False, error=error)
-        return results
+            return step()
+        except (OutcomeUnknownError, RetriableApiError, TransportError):
+            return WriteResult(item.source_id, ok=False, outcome_unknown=True)
 
     def source_url(self, record: Record) -> str | None:
         return self.source_url_for(record.id)
@@ -520,12 +427,9 @@ class DirectInvoicesIntegration(Integration):
         return self.ctx.links.xero_bill(invoice_id)
 
     def target_url(self, target_id: str) -> str | None:
-        if ":" not in target_id:
+        """The first part's page in Procore (the run report links one page per record)."""
+        parts = parse_target(target_id)
+        if not parts:
             return None
-        project_id, direct_cost_id = split_target(target_id)
-        return self.ctx.links.procore_direct_cost(project_id, direct_cost_id)
-
-
-def _keyed(step: Callable[[WriteItem], WriteResult], item: WriteItem) -> dict[str, WriteResult]:
-    """One item's write step, its result keyed by the item's source id."""
-    return {item.source_id: step(item)}
+        project_id = min(parts)
+        return self.ctx.links.procore_direct_cost(project_id, parts[project_id])

@@ -361,13 +361,20 @@ class Requisition(ProcoreModel):
     updated_at: OptionalDateTime = None
 
 
+class LineCostCode(ProcoreModel):
+    """The cost code a direct cost line answers with (``cost_code: {id, …}``)."""
+
+    id: int | None = None
+
+
 class DirectCostLineItem(ProcoreModel):
-    """A line of a direct cost."""
+    """A line of a direct cost: a line write's body, or a line read back (``cost_code`` as an object)."""
 
     id: int | None = None
     amount: Money | None = None
     description: str | None = None
     cost_code_id: int | None = None
+    cost_code: LineCostCode | None = None
     line_item_type_id: int | None = None
     tax_code_id: int | None = None
     quantity: Money | None = None

@@ -45,6 +45,24 @@ def test_an_array_parameter_must_be_spelled_as_documented(api: httpx.Client, sta
     assert bracketed.status_code == 400 and "'filters[id][]'" in bracketed.json()["errors"]
 
 
+def test_direct_cost_lines_keyed_by_cost_code_are_refused_on_the_v11_create(api: httpx.Client, state) -> None:
+    """The v1.1 create documents lines by ``wbs_code_id``/``manual_amount`` only: no tolerance is left."""
+    project_id = next(iter(state.projects))
+    code_id = next(c["id"] for c in state.cost_codes.values() if c["project_id"] == project_id)
+    body = {
+        "direct_cost": {
+            "invoice_number": "INV-1",
+            "vendor_id": next(iter(state.vendors)),
+            "direct_cost_type": "invoice",
+            "line_items": [{"amount": "1.00", "cost_code_id": code_id}],
+        }
+    }
+    answer = api.post(f"/rest/v1.1/projects/{project_id}/direct_costs", json=body)
+    assert answer.status_code == 400
+    assert "undocumented body field 'direct_cost.line_items[0].cost_code_id'" in answer.json()["errors"]
+    assert not any(cost["invoice_number"] == "INV-1" for cost in state.direct_costs.values())
+
+
 def test_an_undocumented_body_field_is_refused_and_nothing_is_written(
     api: httpx.Client, company_id: int, state
 ) -> None:

@@ -109,28 +109,35 @@ def test_contract_payments_need_both_ids_and_update_totals(api: httpx.Client, st
 
 
 def test_direct_cost_locked_by_origin_id(api: httpx.Client, state) -> None:
+    """Header, lines, then the lock: once ``origin_id`` is set neither the header nor a line may change."""
     project_id = next(iter(state.projects))
     vendor_id = next(iter(state.vendors))
     code_id = next(c["id"] for c in state.cost_codes.values() if c["project_id"] == project_id)
-    body = {
-        "direct_cost": {
-            "invoice_number": "INV-77",
-            "vendor_id": vendor_id,
-            "direct_cost_type": "invoice",
-            "origin_id": "xero-bill-77",
-            "line_items": [{"amount": "100.10", "cost_code_id": code_id}, {"amount": "0.45", "cost_code_id": code_id}],
-        }
-    }
-    created = api.post(f"/rest/v1.1/projects/{project_id}/direct_costs", json=body)
-    assert created.status_code == 201 and created.json()["grand_total"] == "100.55"
-    url = f"/rest/v1.1/projects/{project_id}/direct_costs/{created.json()['id']}"
+    base = f"/rest/v1.0/projects/{project_id}/direct_costs"
+    header = {"invoice_number": "INV-77", "vendor_id": vendor_id, "direct_cost_type": "invoice", "origin_data": "m"}
+    created = api.post(base, json={"item": header})
+    assert created.status_code == 201 and created.json()["status"] == "draft"
+    direct_cost_id = created.json()["id"]
+    lines_url = f"{base}/{direct_cost_id}/line_items"
+    for amount in (100.10, 0.45):
+        line = api.post(lines_url, json={"line_item": {"amount": amount, "cost_code_id": code_id, "origin_id": "L"}})
+        assert line.status_code == 201, line.text
+    first_line = api.get(lines_url).json()[0]["id"]
+    lock = {"id": direct_cost_id, "origin_id": "xero-bill-77", "status": "approved"}
+    synced = api.patch(f"{base}/sync", json={"updates": [lock]}).json()
+    assert synced["errors"] == [] and synced["entities"][0]["grand_total"] == "100.55"
+    url = f"/rest/v1.1/projects/{project_id}/direct_costs/{direct_cost_id}"
     assert api.patch(url, json={"direct_cost": {"description": "X"}}).status_code == 422
     assert api.patch(url, json={"direct_cost": {"origin_data": "note"}}).status_code == 200
-    v10 = api.post(
-        f"/rest/v1.0/projects/{project_id}/direct_costs",
-        json={"item": {"invoice_number": "INV-78", "vendor_id": vendor_id, "direct_cost_type": "expense"}},
-    )
-    assert v10.status_code == 201
+    assert api.post(lines_url, json={"line_item": {"amount": 1, "cost_code_id": code_id}}).status_code == 422
+    assert api.patch(f"{lines_url}/{first_line}", json={"line_item": {"amount": 2}}).status_code == 422
+    assert api.delete(f"{lines_url}/{first_line}").status_code == 422
+    unlocked = api.patch(f"{base}/sync", json={"updates": [{"id": direct_cost_id, "origin_id": None}]}).json()
+    assert unlocked["errors"] == []
+    deleted = api.delete(f"{lines_url}/{first_line}")
+    assert deleted.status_code == 200 and deleted.content == b"", "200 with no body, as documented"
+    assert api.get(url).json()["grand_total"] == "0.45"
+    assert api.delete(f"{lines_url}/{first_line}").status_code == 404
     missing = api.post(f"/rest/v1.1/projects/{project_id}/direct_costs", json={"direct_cost": {"vendor_id": vendor_id}})
     assert missing.status_code == 422 and set(missing.json()["errors"]) == {"invoice_number", "direct_cost_type"}
 

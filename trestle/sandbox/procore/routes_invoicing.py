@@ -230,3 +230,12 @@ async def update_direct_cost_line(request: Request, project_id: int, direct_cost
     attrs = wrapped(await json_body(request), "line_item")
     line = rules.update_line_item(state, record, _direct_cost_line(record, line_id), attrs)
     return answer(views.line_item(state, record, line, embedded=False))
+
+
+@router.delete(_LINES + "/{line_id}")
+async def delete_direct_cost_line(request: Request, project_id: int, direct_cost_id: int, line_id: int) -> Response:
+    """Remove a direct cost line: 200 with no body (its documented answer); 422 once the direct cost is synced."""
+    state = state_of(request)
+    record = _direct_cost(state, project_id, direct_cost_id)
+    rules.remove_line_item(state, record, _direct_cost_line(record, line_id))
+    return Response(status_code=200)

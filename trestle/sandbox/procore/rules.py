@@ -434,3 +434,11 @@ def update_line_item(state: ProcoreState, holder: Record, line: Record, attrs: d
     finish(line, values, state, creating=False)
     holder["updated_at"] = line["updated_at"]
     return line
+
+
+def remove_line_item(state: ProcoreState, holder: Record, line: Record) -> None:
+    """Take one line off a direct cost (refused while its ``origin_id`` locks it)."""
+    if holder.get("origin_id"):
+        raise ValidationFailed({"base": ["The direct cost is synced to an ERP (origin_id is set)"]})
+    holder["line_items"] = [kept for kept in holder["line_items"] if kept["id"] != line["id"]]
+    holder["updated_at"] = state.now()

@@ -42,14 +42,8 @@ from .view_tables import View, view_for
 logger = logging.getLogger("trestle.sandbox.procore.strict")
 PREFIX = "strict mode"
 #: Open gaps strict mode lets through, each listed in docs/FIDELITY.md ("Open gaps") with its reason.
-#: The v1.1 direct cost create documents line items keyed by ``wbs_code_id`` with ``manual_amount``;
-#: the extract has no operation to find a WBS code, so Trestle still sends ``cost_code_id``/``amount``
-#: (which ``POST …/direct_costs/{id}/line_items`` documents) until it moves to that two-step write.
-TOLERATED_BODY_FIELDS: dict[str, frozenset[str]] = {
-    "POST /rest/v1.1/projects/{project_id}/direct_costs": frozenset(
-        f"direct_cost.line_items[].{name}" for name in ("amount", "cost_code_id", "line_item_type_id", "tax_code_id")
-    ),
-}
+#: None today: direct cost lines go through ``POST …/direct_costs/{id}/line_items``, which documents them.
+TOLERATED_BODY_FIELDS: dict[str, frozenset[str]] = {}
 
 
 def _known_shape(schema: dict[str, Any] | None) -> bool:
