@@ -585,6 +585,7 @@ class ProcoreClient(RestClient):
             self, "PATCH", path, "attachments[]", file_name, file, route=route, content_type=content_type
         )
         return DirectCost.model_validate(self._object(self.decode_json(response, route=route), route))
+
     def iter_direct_cost_lines(self, project_id: int, direct_cost_id: int) -> Iterator[DirectCostLineItem]:
         """The lines of one direct cost (each with its ``origin_id``)."""
         route = "/rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}/line_items"
