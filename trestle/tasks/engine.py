@@ -238,6 +238,11 @@ class Integration(ABC):
     def check_update(self, record: Record) -> None:  # noqa: B027 - optional hook
         """Rules that only apply when a target must change (e.g. an inactive Procore vendor)."""
 
+    def write_group(self, record: Record) -> str:
+        """Which endpoint a write goes to, when the integration writes to several (bills and
+        credit notes, say): the pipeline fills each group's batches separately. Default: one."""
+        return ""
+
     @abstractmethod
     def write(self, items: list[WriteItem], batch_key: str) -> list[WriteResult]:
         """Send a batch (the same items and key again on recovery); one result per item, in order."""
