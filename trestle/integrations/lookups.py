@@ -17,8 +17,9 @@ from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from trestle.clients.procore import CommitmentKind
 from trestle.clients.xero_batch import BATCH_SIZE
-from trestle.models.procore import CostCode
+from trestle.models.procore import Commitment, CostCode
 from trestle.models.store import LinkRow
 from trestle.models.xero import Contact
 
@@ -50,6 +51,7 @@ class Lookups:
         self._by_xero: dict[str, dict[str, LinkRow]] = {}
         self._project_cost_codes: dict[int, dict[int, CostCode]] = ctx.shared.setdefault("project_cost_codes", {})
         self._contacts: dict[str, Contact | None] = ctx.shared.setdefault("contacts", {})
+        self._commitments: dict[tuple[str, int], list[Commitment]] = ctx.shared.setdefault("commitments", {})
 
     @classmethod
     def of(cls, ctx: RunContext) -> Lookups:
@@ -174,6 +176,18 @@ class Lookups:
             codes = self.ctx.procore.iter_project_cost_codes(project_id)
             self._project_cost_codes[project_id] = {code.id: code for code in codes if code.id is not None}
         return self._project_cost_codes[project_id]
+
+    def remember_commitments(self, kind: CommitmentKind, project_id: int, listed: Sequence[Commitment]) -> None:
+        """Keep a project's *complete* list of one kind of commitment (a read since the start,
+        not an incremental one) for :meth:`project_commitments` later in the night."""
+        self._commitments[(kind, project_id)] = list(listed)
+
+    def project_commitments(self, kind: CommitmentKind, project_id: int) -> list[Commitment]:
+        """Every commitment of ``kind`` in a project: the one the commitments integration read
+        tonight, else one list read (kept for the night)."""
+        if (kind, project_id) not in self._commitments:
+            self._commitments[(kind, project_id)] = list(self.ctx.procore.iter_commitments(kind, project_id))
+        return self._commitments[(kind, project_id)]
 
     def project_cost_code_for_standard(self, project_id: int, standard_cost_code_id: int) -> CostCode | None:
         """The project's cost code that uses a given standard cost code."""

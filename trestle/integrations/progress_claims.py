@@ -258,7 +258,7 @@ class ProgressClaimsIntegration(Integration):
             self.commitments[project_id] = {
                 commitment.id: commitment
                 for kind in _COMMITMENT_KINDS
-                for commitment in self.ctx.procore.iter_commitments(kind, project_id)
+                for commitment in self.lookups.project_commitments(kind, project_id)
             }
         if not self.ctx.settings.sync.tax_map:
             return  # every line gets the default tax type: the commitments' lines are not needed
