@@ -237,7 +237,6 @@ class ProgressClaimsIntegration(Integration):
         for project_id in sorted({r.project_id for r in requisitions if r.project_id is not None}):
             self._load_project(project_id, [r for r in requisitions if r.project_id == project_id])
         self._load_payment_terms(requisitions)
-        self._load_current_documents(requisitions)
         records = []
         for requisition in requisitions:
             self.project_of[str(requisition.id)] = requisition.project_id or 0
@@ -292,9 +291,10 @@ class ProgressClaimsIntegration(Integration):
             contact = found.get(contact_id)
             self.payment_terms[contact_id] = contact.payment_terms.bills if contact and contact.payment_terms else None
 
-    def _load_current_documents(self, requisitions: list[Requisition]) -> None:
-        """The Xero documents already written for these claims (to refuse changing paid ones)."""
-        linked = [self.lookups.xero_document_for(self.entity, r.id) for r in requisitions]
+    def prepare_updates(self, records: list[Record]) -> None:
+        """The Xero documents of the claims about to be updated (to refuse changing paid ones),
+        read only for those: a night with nothing to update reads none."""
+        linked = [record.target_id for record in records if record.target_id not in self.current_docs]
         bills = [doc_id for doc_id in linked if doc_id and self.doc_types.get(doc_id, BILL) == BILL]
         credits = [doc_id for doc_id in linked if doc_id and self.doc_types.get(doc_id) == CREDIT_NOTE]
         for invoice in self.ctx.xero.get_invoices(bills):

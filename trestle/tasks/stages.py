@@ -211,10 +211,13 @@ def map_stage(run: PipelineRun, page: Page, number: int) -> Page:
             record.plan, record.changes = "update", diff(jsonable(current) if current else None, payload)
         else:
             record.plan = "create"
-        if record.plan == "update":
-            run.integration.check_update(record)
-            if record.issues:
-                record.plan = "skip"
+    updates = [record for record in page.records if record.plan == "update"]
+    if updates:
+        run.integration.prepare_updates(updates)
+    for record in updates:
+        run.integration.check_update(record)
+        if record.issues:
+            record.plan = "skip"
     return page
 
 
