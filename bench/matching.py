@@ -1,6 +1,6 @@
 """Matching benchmark: precision and recall on look-alike names, and time at 2,000 and 20,000.
 
-``python -m bench.matching`` (run by ``make bench`` after the integration benchmark) prints a
+``make bench`` shows these figures in its goals table (:func:`matching_rows`); ``python -m bench.matching`` prints a
 markdown table and writes ``bench/results/matching-latest.json`` / ``.md``. The names are
 generated deterministically by :mod:`bench.matching_names`.
 
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.goals import Evidence, Figure, figure_row
 from bench.matching_names import directory, labelled_set, precision_recall
 from trestle.matching import NameIndex, name_tokens, resolve
 
@@ -113,3 +114,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+@figure_row
+def matching_rows(evidence: Evidence) -> list[Figure]:
+    """Issue #15's matching figures in ``make bench``'s table: 20,000 × 20,000, growth, quality."""
+    figures = evidence.extra.setdefault("matching", run())
+    largest = figures["timings"][-1]
+    labelled = figures["labelled"]
+    quality = min(labelled["precision"], labelled["recall"])
+    return [
+        Figure(
+            f"vendor matching {largest['contacts']:,} × {largest['vendors']:,} (CPU)",
+            f"{largest['cpu_seconds']:.2f} s",
+            "< 2 s",
+            largest["cpu_seconds"] < 2,
+        ),
+        Figure(
+            f"matching CPU growth per {figures['data_growth']:g}× data",
+            f"{figures['growth']}×",
+            "close to linear (≤ 20×)",
+            figures["growth"] is not None and figures["growth"] <= 20,
+        ),
+        Figure(
+            "matching precision / recall, labelled look-alikes",
+            f"{labelled['precision']:.4f} / {labelled['recall']:.4f}",
+            "≥ 0.98 each",
+            quality >= 0.98,
+        ),
+    ]

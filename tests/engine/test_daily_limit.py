@@ -21,6 +21,7 @@ from tests.chaos.harness import Books, Tally
 from trestle.cli import run_flow
 from trestle.db import make_engine, upgrade
 from trestle.flows import get_flow
+from trestle.integrations.progress_claims import ProgressClaimsIntegration
 from trestle.models.store import LinkStore
 from trestle.models.tables import Link, WriteIntent
 
@@ -53,6 +54,8 @@ def set_day_budget(env: dict[str, str], remaining: int | None) -> None:
 def test_daily_limit_mid_run_stops_cleanly_and_the_next_run_finishes(
     trestle_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the small data's claims fit one batch of 50: smaller batches make them take several calls
+    monkeypatch.setattr(ProgressClaimsIntegration, "write_batch_size", 5)
     reference = nightly()
     assert reference["outcome"] != "failed", reference
     reference_books, reference_links = Books(trestle_env), links_per_entity(trestle_env["TRESTLE_DATABASE_URL"])

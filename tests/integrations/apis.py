@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import httpx
 
 
@@ -46,6 +48,11 @@ def tracking_options(xero: httpx.Client, category: str) -> dict[str, dict]:
 
 
 WRITE_METHODS = ("POST ", "PUT ", "PATCH ", "DELETE ")
+
+
+def api_requests(url: str) -> Counter[str]:
+    """Requests a sandbox has served, by ``"METHOD /route"`` (since its last reset)."""
+    return Counter(httpx.get(f"{url}/_sandbox/stats").json()["requests"])
 
 
 def api_writes(url: str) -> int:

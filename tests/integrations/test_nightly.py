@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.integrations.apis import api_writes
+from tests.integrations.apis import api_requests, api_writes
 from trestle.cli import run_flow
 from trestle.db import make_engine
 from trestle.flows import get_flow
@@ -75,6 +75,18 @@ def test_nightly_runs_everything_once_and_a_second_night_writes_nothing(trestle_
     )
     for code, count in expected.items():
         assert codes[code] >= count, f"{code}: {codes[code]} open, {count} planted"
+
+    xero_calls = api_requests(trestle_env["TRESTLE_XERO_API_URL"])
+    procore_calls = api_requests(trestle_env["TRESTLE_PROCORE_API_URL"])
+    assert xero_calls["POST /connect/token"] == procore_calls["POST /oauth/token"] == 1, "one token per system a night"
+    assert xero_calls["GET /api.xro/2.0/Contacts"] == 1, "vendors' contacts read also gives the claims' payment terms"
+    projects = len(
+        {
+            link.procore_id
+            for link in LinkStore(make_engine(trestle_env["TRESTLE_DATABASE_URL"]), "default").links("project")
+        }
+    )
+    assert procore_calls["GET /rest/v1.0/cost_codes"] <= projects, "a project's cost codes are read once a night"
 
     writes = (api_writes(trestle_env["TRESTLE_XERO_API_URL"]), api_writes(trestle_env["TRESTLE_PROCORE_API_URL"]))
     second = run_flow(get_flow("nightly"), notify=False)

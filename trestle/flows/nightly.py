@@ -1,5 +1,8 @@
 """Nightly flow: every enabled integration, in dependency order, as subflows; one email.
 
+The subflows share one :class:`~trestle.tasks.context.NightScope`: one API client (and so one
+token and one pacer) per system, and the reads that cannot change during the night.
+
 An integration whose prerequisite failed is skipped (and says why); independent ones still
 run. The night's summary email and artifacts have a section per integration.
 """
@@ -18,7 +21,7 @@ from trestle.flows.integrations import integration_flow
 from trestle.integrations import integration, registry
 from trestle.models.report import IntegrationReport
 from trestle.settings import load_settings
-from trestle.tasks.context import shared_planned_links
+from trestle.tasks.context import night_scope, shared_planned_links
 
 
 @flow(name="nightly", description="All enabled integrations in dependency order, one summary email.")
@@ -46,7 +49,9 @@ def nightly_flow(
         raise ValueError(f"unknown integration(s): {', '.join(unknown)}")
     reports: list[IntegrationReport] = []
     failed: set[str] = set()
-    with shared_planned_links():  # a dry night's subflows see the links the ones before would have made
+    # a dry night's subflows see the links the ones before would have made; all share one token,
+    # one client and the reads that cannot change tonight (a project's cost codes, contacts)
+    with shared_planned_links(), night_scope():
         for name in [name for name in known if name in wanted]:
             broken = [dep for dep in known[name].depends_on if dep in failed]
             if broken:
@@ -64,7 +69,7 @@ def nightly_flow(
             reports.extend(report.integrations)
             if any(item.outcome == "failed" for item in report.integrations):
                 failed.add(name)
-    summary = execute("nightly", [], dry_run=dry_run, notify=notify, settings=settings, before=reports)
+        summary = execute("nightly", [], dry_run=dry_run, notify=notify, settings=settings, before=reports)
     return final_state(summary)
 
 

@@ -276,6 +276,8 @@ class CommitmentsIntegration(Integration):
                 stream = f"{kind}:{project_id}"
                 since_here = self.stream_since(stream)
                 listed = list(self.ctx.procore.iter_commitments(kind, project_id, updated_since=since_here))
+                if since_here is None:  # the whole list: progress claims label their claims from it
+                    self.lookups.remember_commitments(kind, project_id, listed)
                 stamps = [item.updated_at for item in listed if item.updated_at is not None]
                 if stamps:
                     cursors.append(Page([], stream=stream, high_water=max(stamps)))

@@ -6,15 +6,22 @@ options; payments need the bill a Procore invoice became; direct invoices go the
 Procore), caching per run (one instance per run, :meth:`Lookups.of`) so a nightly run reads each
 table once; :meth:`Lookups.refresh` forgets links when an integration wrote some. On a dry run
 the links the run would have made so far (``ctx.planned``) are laid over the stored ones.
+
+What no integration changes during a night — a project's cost codes, the Xero contacts' payment
+terms — lives in ``ctx.shared``, which the nightly's subflows share (one read per night).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from trestle.models.procore import CostCode
+from trestle.clients.procore import CommitmentKind
+from trestle.clients.xero_batch import BATCH_SIZE
+from trestle.models.procore import Commitment, CostCode
 from trestle.models.store import LinkRow
+from trestle.models.xero import Contact
 
 if TYPE_CHECKING:
     from trestle.tasks.context import RunContext
@@ -42,7 +49,9 @@ class Lookups:
         self._links: dict[str, list[LinkRow]] = {}
         self._by_procore: dict[str, dict[str, LinkRow]] = {}
         self._by_xero: dict[str, dict[str, LinkRow]] = {}
-        self._project_cost_codes: dict[int, dict[int, CostCode]] = {}
+        self._project_cost_codes: dict[int, dict[int, CostCode]] = ctx.shared.setdefault("project_cost_codes", {})
+        self._contacts: dict[str, Contact | None] = ctx.shared.setdefault("contacts", {})
+        self._commitments: dict[tuple[str, int], list[Commitment]] = ctx.shared.setdefault("commitments", {})
 
     @classmethod
     def of(cls, ctx: RunContext) -> Lookups:
@@ -86,6 +95,32 @@ class Lookups:
         """The Xero ContactID linked to a Procore vendor (None if the vendor is not integrated)."""
         link = self._procore_index(VENDOR).get(str(vendor_id)) if vendor_id is not None else None
         return link.xero_id if link else None
+
+    def remember_contacts(self, contacts: Sequence[Contact]) -> None:
+        """Keep contacts read anyway (the vendors' read) for :meth:`contacts` later in the night."""
+        for contact in contacts:
+            if contact.contact_id:
+                self._contacts[contact.contact_id] = contact
+
+    def contacts(self, contact_ids: Iterable[str]) -> dict[str, Contact]:
+        """Xero contacts by id, archived ones included, read at most once per night.
+
+        The ones not seen yet are read by id, 50 per call, or, when that would take more than
+        one call, in one paged read of every contact (1,000 a page): fewer calls either way.
+        """
+        wanted = sorted(set(contact_ids))
+        missing = [contact_id for contact_id in wanted if contact_id not in self._contacts]
+        if missing:
+            xero = self.ctx.xero
+            every = len(missing) > BATCH_SIZE
+            read = xero.iter_contacts(include_archived=True, ids=None if every else missing)
+            for found in read:
+                if found.contact_id:
+                    self._contacts[found.contact_id] = found
+            for contact_id in missing:
+                self._contacts.setdefault(contact_id, None)
+        known = {contact_id: self._contacts.get(contact_id) for contact_id in wanted}
+        return {contact_id: contact for contact_id, contact in known.items() if contact is not None}
 
     def vendor_for_contact(self, contact_id: str | None) -> int | None:
         """The Procore vendor id linked to a Xero contact."""
@@ -141,6 +176,18 @@ class Lookups:
             codes = self.ctx.procore.iter_project_cost_codes(project_id)
             self._project_cost_codes[project_id] = {code.id: code for code in codes if code.id is not None}
         return self._project_cost_codes[project_id]
+
+    def remember_commitments(self, kind: CommitmentKind, project_id: int, listed: Sequence[Commitment]) -> None:
+        """Keep a project's *complete* list of one kind of commitment (a read since the start,
+        not an incremental one) for :meth:`project_commitments` later in the night."""
+        self._commitments[(kind, project_id)] = list(listed)
+
+    def project_commitments(self, kind: CommitmentKind, project_id: int) -> list[Commitment]:
+        """Every commitment of ``kind`` in a project: the one the commitments integration read
+        tonight, else one list read (kept for the night)."""
+        if (kind, project_id) not in self._commitments:
+            self._commitments[(kind, project_id)] = list(self.ctx.procore.iter_commitments(kind, project_id))
+        return self._commitments[(kind, project_id)]
 
     def project_cost_code_for_standard(self, project_id: int, standard_cost_code_id: int) -> CostCode | None:
         """The project's cost code that uses a given standard cost code."""

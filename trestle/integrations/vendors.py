@@ -20,6 +20,7 @@ from typing import Any
 import pycountry
 
 from trestle.batching import chunked
+from trestle.integrations.lookups import Lookups
 from trestle.matching import Decision, NameIndex, normalize_tax_number, resolve
 from trestle.models.procore import Vendor
 from trestle.models.xero import Address, Contact
@@ -235,7 +236,9 @@ class VendorsIntegration(Integration):
         batch: list[Record] = []
         high_water: datetime | None = None
         seen: set[str] = set()
+        lookups = Lookups.of(self.ctx)
         for contact in self.ctx.xero.iter_contacts(modified_since=since):
+            lookups.remember_contacts([contact])  # progress claims' payment terms, without a read of their own
             if contact.updated_date_utc and (high_water is None or contact.updated_date_utc > high_water):
                 high_water = contact.updated_date_utc
             if contact.contact_id not in self.members:

@@ -105,6 +105,42 @@ def shared_planned_links() -> Iterator[PlannedLinks]:
         _SHARED_PLAN.reset(token)
 
 
+class NightScope:
+    """What the runs of one nightly flow share, one context per subflow notwithstanding.
+
+    One API client per pair and system (so one token, one pacer that sees every call of the
+    night, one usage counter whose snapshots still give each integration its own calls), and
+    :attr:`shared`: read-only data that cannot change during the night and that several
+    integrations read (a project's cost codes, Xero contacts). Closed when the night ends.
+    """
+
+    def __init__(self) -> None:
+        self.clients: dict[tuple[str, str], XeroClient | ProcoreClient] = {}
+        self.usage: dict[str, ApiUsage] = {}
+        self.shared: dict[str, dict[str, Any]] = {}
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+        self.clients.clear()
+
+
+_NIGHT: ContextVar[NightScope | None] = ContextVar("trestle_night_scope", default=None)
+
+
+@contextmanager
+def night_scope() -> Iterator[NightScope]:
+    """Within this block every run context of a pair shares one :class:`NightScope` (the nightly
+    flow's subflows run in this process, in this block)."""
+    scope = NightScope()
+    token = _NIGHT.set(scope)
+    try:
+        yield scope
+    finally:
+        _NIGHT.reset(token)
+        scope.close()
+
+
 class RunContext:
     """Everything a task needs; a plain class so Prefect passes it by reference untouched."""
 
@@ -119,7 +155,8 @@ class RunContext:
         self.settings = settings
         self.options = options or RunOptions()
         self.run_id = run_id or uuid.uuid4().hex
-        self.usage = ApiUsage()
+        self._night = _NIGHT.get()
+        self.usage = self._night.usage.setdefault(settings.pair, ApiUsage()) if self._night else ApiUsage()
         if store is None:
             engine = engine_for(settings.database_url or "")
             check_schema(engine)
@@ -131,6 +168,8 @@ class RunContext:
             xero_web_url=settings.xero.web_url,
         )
         self.cache: dict[str, Any] = {}  # lookups integrations share within a run (e.g. tracking categories)
+        # what cannot change during a night and several integrations read (see NightScope.shared)
+        self.shared: dict[str, Any] = self._night.shared.setdefault(settings.pair, {}) if self._night else {}
         self.planned = (_SHARED_PLAN.get() or PlannedLinks()) if self.options.dry_run else None
         self.shared_limits: dict[str, SharedLimit] = {}
         if shared_limits_enabled(settings):
@@ -147,8 +186,11 @@ class RunContext:
 
     @cached_property
     def xero(self) -> XeroClient:
+        shared = self._night.clients.get((self.pair, "xero")) if self._night else None
+        if isinstance(shared, XeroClient):
+            return shared
         settings = self.settings.xero
-        return XeroClient(
+        client = XeroClient(
             api_url=settings.api_url,
             identity_url=settings.identity_url,
             tenant_id=settings.tenant_id or "",
@@ -156,17 +198,26 @@ class RunContext:
             usage=self.usage,
             pacer=self._shared("xero", XeroPacer(usage=self.usage)),
         )
+        if self._night is not None:
+            self._night.clients[(self.pair, "xero")] = client
+        return client
 
     @cached_property
     def procore(self) -> ProcoreClient:
+        shared = self._night.clients.get((self.pair, "procore")) if self._night else None
+        if isinstance(shared, ProcoreClient):
+            return shared
         settings = self.settings.procore
-        return ProcoreClient(
+        client = ProcoreClient(
             api_url=settings.api_url,
             company_id=settings.company_id or 0,
             authenticator=self._authenticator("procore"),
             usage=self.usage,
             pacer=self._shared("procore", ProcorePacer(usage=self.usage)),
         )
+        if self._night is not None:
+            self._night.clients[(self.pair, "procore")] = client
+        return client
 
     def _shared(self, system: str, own: RateLimitPacer) -> RateLimitPacer:
         """``own`` pacing, behind the install-wide budget when shared limits are on."""
@@ -209,6 +260,9 @@ class RunContext:
         )
 
     def close(self) -> None:
+        """Close this run's clients (those of a night scope stay open until the night ends)."""
+        if self._night is not None:
+            return
         for name in ("xero", "procore"):
             client = self.__dict__.get(name)
             if client is not None:

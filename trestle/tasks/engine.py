@@ -238,8 +238,17 @@ class Integration(ABC):
         """The matched target's current values in payload shape, for first-time links (diffs)."""
         return None
 
+    def prepare_updates(self, records: list[Record]) -> None:  # noqa: B027 - optional hook
+        """Load, in a few calls, what :meth:`check_update` needs for these records (a page's
+        updates), so nothing is read for records that turn out unchanged."""
+
     def check_update(self, record: Record) -> None:  # noqa: B027 - optional hook
         """Rules that only apply when a target must change (e.g. an inactive Procore vendor)."""
+
+    def write_group(self, record: Record) -> str:
+        """Which endpoint a write goes to, when the integration writes to several (bills and
+        credit notes, say): the pipeline fills each group's batches separately. Default: one."""
+        return ""
 
     @abstractmethod
     def write(self, items: list[WriteItem], batch_key: str) -> list[WriteResult]:

@@ -2,8 +2,10 @@
 
 :func:`run_integration` drives the stages in :mod:`trestle.tasks.stages` for one integration:
 prepare, recover pending writes, then batch by batch (source pages joined up to
-:data:`BATCH_RECORDS` records, so empty pages cost no task run) validate → match → map → write →
-record, then the records that still had open issues, then the cursor and the report. What each
+:data:`BATCH_RECORDS` records, so empty pages cost no task run) validate → match → map, with the
+writes held across batches and projects until they fill the integration's write batches
+(:class:`_WriteHold`) → write → record, then the records that still had open issues, then the
+cursor and the report. What each
 stage did is logged to the run's Logs tab by :mod:`trestle.tasks.logs`. It holds a lease per pair
 and integration so two runs at once never write the same thing twice: links and cached lookups are
 read only once the lease is held, the lease is renewed before every batch, and a run whose lease
@@ -47,6 +49,10 @@ logger = logging.getLogger("trestle.pipeline")
 
 RECHECK_BATCH = 200
 BATCH_RECORDS = 500
+HOLD_WRITE_BATCHES = 20
+"""Writes wait until this many full write batches are pending (see :class:`_WriteHold`)."""
+HOLD_RECORDS = 5000
+"""…or until this many records are held, whatever they write (memory stays bounded)."""
 LOCK_NAME = "integration:{}"
 LOCK_TTL = timedelta(minutes=10)
 INTEGRATION_ENTITY = "integration"
@@ -105,13 +111,10 @@ def _run_stages(run: PipelineRun) -> None:
         _run_records(run, ctx.options.record_ids)
         return
     since = integration.stream_since()
-    number = 0
+    hold = _WriteHold(run)
     for batch, parts in _batches(run, integration.fetch(since)):
-        if batch.records:
-            _process(run, batch, number)
-            number += 1
-        _mark_cursors(run, parts)
-        logs.count_batch(run, batch, pages=len(parts))
+        hold.add(batch, parts)
+    hold.flush()  # the records processed so far must be known before the recheck below
     run.recheck_ids |= _ids_with_open_issues(run) | _new_manual_links(run)
     if type(integration).deletion_candidates is not Integration.deletion_candidates:
         run.recheck_ids |= integration.deletion_candidates(integration.stream_since(deleted.STREAM))
@@ -120,9 +123,8 @@ def _run_stages(run: PipelineRun) -> None:
     for ids in chunked(recheck, RECHECK_BATCH):
         records = integration.fetch_by_ids(ids)
         if records:
-            _process(run, recheck_page := Page(records, stream="recheck"), number)
-            number += 1
-            logs.count_batch(run, recheck_page, pages=1)
+            hold.add(Page(records, stream="recheck"), [])
+    hold.flush()
     if not ctx.dry_run:
         for stream, position in run.high_water.items():
             if stream != "recheck":
@@ -159,8 +161,9 @@ def _run_records(run: PipelineRun, ids: tuple[str, ...]) -> None:
     missing = sorted(set(ids) - pending - {record.id for record in records})
     if records:
         run.progress.advance(len(records))
-        _process(run, page := Page(records, stream="record"), 0)
-        logs.count_batch(run, page, pages=1)
+        hold = _WriteHold(run)
+        hold.add(Page(records, stream="record"), [])
+        hold.flush()
     if missing:
         run.report.outcome = "failed"
         run.report.error = (
@@ -194,14 +197,73 @@ def _mark_cursors(run: PipelineRun, parts: list[Page]) -> None:
             run.note_high_water(page.stream, page.high_water)
 
 
-def _process(run: PipelineRun, page: Page, number: int) -> None:
-    if run.lock_holder is not None:  # renew the lease: still alive, still working (or stop)
-        run.ctx.store.renew_lock(LOCK_NAME.format(run.name), run.lock_holder, LOCK_TTL)
-    page = validate_stage(run, page, number)
-    page = match_stage(run, page, number)
-    page = map_stage(run, page, number)
-    page = write_stage(run, page, number)
-    record_stage(run, page, number)
+class _WriteHold:
+    """Mapped batches held back until their writes fill the integration's batches.
+
+    Validate, match and map run batch by batch as the source pages come; the writes wait here,
+    across pages and projects, until :data:`HOLD_WRITE_BATCHES` full write batches are pending
+    (or :data:`HOLD_RECORDS` records are held, or the stream ends), and then go out together: so
+    every batch write but the last of each kind is full, whatever the pages looked like. The held
+    batches are then recorded, and only then are their pages' cursor positions noted, so a
+    cursor never passes a record that was not written and recorded. A record already held flushes
+    the hold before it is mapped again (its second appearance must see the first one's link), and
+    a matched target is claimed at once so a later page cannot link it twice.
+    """
+
+    def __init__(self, run: PipelineRun) -> None:
+        self.run = run
+        self.batches: list[tuple[Page, list[Page]]] = []
+        self.ids: set[str] = set()
+        self.writes = 0
+        self.number = 0
+
+    def add(self, batch: Page, parts: list[Page]) -> None:
+        """Validate, match and map ``batch``; hold it (with its source ``parts``) for the write."""
+        run = self.run
+        if not batch.records:
+            if self.batches:
+                self.batches.append((batch, parts))  # its cursors move with the batches before it
+            else:
+                _mark_cursors(run, parts)
+                logs.count_batch(run, batch, pages=len(parts))
+            return
+        if self.ids & {record.id for record in batch.records}:
+            self.flush()
+        if run.lock_holder is not None:  # renew the lease: still alive, still working (or stop)
+            run.ctx.store.renew_lock(LOCK_NAME.format(run.name), run.lock_holder, LOCK_TTL)
+        number = self.number
+        self.number += 1
+        page = validate_stage(run, batch, number)
+        page = match_stage(run, page, number)
+        page = map_stage(run, page, number)
+        for record in page.records:
+            self.ids.add(record.id)
+            if record.link is None and record.target_id and record.plan in ("link", "update"):
+                run.links_by_target.setdefault(record.target_id, record.id)
+        self.writes += sum(1 for record in page.records if record.plan in ("create", "update", "link"))
+        self.batches.append((page, parts))
+        held = sum(len(held.records) for held, _ in self.batches)
+        if self.writes >= HOLD_WRITE_BATCHES * run.integration.write_batch_size or held >= HOLD_RECORDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write everything held in full batches, record it, then move the held pages' cursors."""
+        if not self.batches:
+            return
+        run = self.run
+        records = [record for page, _ in self.batches for record in page.records]
+        if records:
+            if run.lock_holder is not None:
+                run.ctx.store.renew_lock(LOCK_NAME.format(run.name), run.lock_holder, LOCK_TTL)
+            number = self.number - 1
+            page = write_stage(run, Page(records), number)
+            record_stage(run, page, number)
+        for batch, parts in self.batches:
+            _mark_cursors(run, parts)
+            if batch.high_water is not None:
+                run.note_high_water(batch.stream, batch.high_water)
+            logs.count_batch(run, batch, pages=len(parts) or 1)
+        self.batches, self.ids, self.writes = [], set(), 0
 
 
 def _ids_with_open_issues(run: PipelineRun) -> set[str]:

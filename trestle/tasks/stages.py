@@ -217,10 +217,13 @@ def map_stage(run: PipelineRun, page: Page, number: int) -> Page:
             record.plan, record.changes = "update", diff(jsonable(current) if current else None, payload)
         else:
             record.plan = "create"
-        if record.plan == "update":
-            run.integration.check_update(record)
-            if record.issues:
-                record.plan = "skip"
+    updates = [record for record in page.records if record.plan == "update"]
+    if updates:
+        run.integration.prepare_updates(updates)
+    for record in updates:
+        run.integration.check_update(record)
+        if record.issues:
+            record.plan = "skip"
     return page
 
 
@@ -255,8 +258,12 @@ def write_stage(run: PipelineRun, page: Page, number: int) -> Page:
     if plain_links:
         store.save_links(plain_links)
         run.remember_links(plain_links)
-    to_write = [r for r in page.records if r.plan in ("create", "update")]
-    for batch in chunked(to_write, integration.write_batch_size):
+    groups: dict[str, list[Record]] = {}
+    for record in page.records:
+        if record.plan in ("create", "update"):
+            groups.setdefault(integration.write_group(record), []).append(record)
+    batches = [batch for group in groups.values() for batch in chunked(group, integration.write_batch_size)]
+    for batch in batches:
         items = [
             WriteItem(
                 source_id=record.id,

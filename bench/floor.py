@@ -1,0 +1,123 @@
+"""The least API calls a nightly run can make for the data it found: the *floor*.
+
+Issue #15's rule: for each list an integration must read, the pages at the biggest page size the
+endpoint allows; for each write, the records divided by the biggest batch the endpoint takes (one
+call per record where there is no batch); shared reads counted once per nightly. The terms below
+are that rule applied to what each integration must read and write, with every count taken from
+the data of the measured night: the sandboxes' object counts before and after it and the
+integrations' counts of records written. One token per system per night.
+
+Narrowest readings, written down here because they decide the figure:
+
+- Procore documents no company-wide list of commitments, requisitions or project cost codes
+  (every one requires ``project_id``), so each of those lists costs at least one page per linked
+  project, every night, even a quiet one.
+- A commitment's lines are only in its show (the list has none): one show per commitment that is
+  written. Claims need the commitments only to label themselves; those are the same lists the
+  commitments integration reads, so they are counted once.
+- Payment terms of the contacts a claim goes to come from the one contacts read vendors make.
+- Xero takes 50 documents per batch write (``trestle.clients.xero_batch.BATCH_SIZE``, the size
+  Xero's documentation recommends), a tracking option one call each (no batch endpoint), Procore's
+  vendor sync 1,000 per call and a direct cost or contract payment one call each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil
+
+from bench.nightly import NightMeasurement
+
+XERO_PAGE = 1000
+PROCORE_PAGE = 1000
+XERO_BATCH = 50
+PROCORE_SYNC_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Term:
+    """Some calls the floor allows: on ``system``, for ``integration``, what and how many."""
+
+    system: str
+    integration: str
+    what: str
+    calls: int
+
+
+def pages(records: int, page_size: int) -> int:
+    """Pages a list of ``records`` takes (an empty list still costs one call)."""
+    return max(1, ceil(records / page_size))
+
+
+def batches(records: int, batch: int) -> int:
+    """Calls ``records`` writes take at ``batch`` per call (none when nothing is written)."""
+    return ceil(records / batch) if records > 0 else 0
+
+
+def linked_projects(night: NightMeasurement) -> int:
+    """Projects linked after the night (they are the scope of every per-project list)."""
+    return night.objects_after["xero"].get("tracking_options:Project", 0)
+
+
+def floor_terms(night: NightMeasurement) -> list[Term]:
+    """Every term of the floor of ``night``, per system and integration."""
+    x_before, x_after = night.objects_before["xero"], night.objects_after["xero"]
+    p_before = night.objects_before["procore"]
+    projects = linked_projects(night)
+    first_read = not night.objects_before["xero"].get("tracking_options:Project")
+    terms = [Term("xero", "(run)", "token", 1), Term("procore", "(run)", "token", 1)]
+    # vendors: the contact group, its contacts; active and inactive vendors; one sync
+    terms += [
+        Term("xero", "vendors", "contact group list + group", 2),
+        Term("xero", "vendors", "contacts", pages(x_before.get("contacts", 0) if first_read else 0, XERO_PAGE)),
+        Term("procore", "vendors", "vendors + inactive vendors", 2 * pages(p_before.get("vendors", 0), PROCORE_PAGE)),
+        Term("procore", "vendors", "vendor sync", batches(night.written("vendors"), PROCORE_SYNC_BATCH)),
+    ]
+    # projects and cost codes: their Procore lists, the tracking categories (read once), options one by one
+    terms += [
+        Term("xero", "projects", "tracking categories (shared)", 1),
+        Term("procore", "projects", "projects", pages(p_before.get("projects", 0), PROCORE_PAGE)),
+        Term("xero", "projects", "tracking options written", night.written("projects")),
+        Term("procore", "cost_codes", "standard cost code lists + codes", 2),
+        Term("xero", "cost_codes", "tracking options written", night.written("cost_codes")),
+    ]
+    # commitments: two lists per project, one show per commitment written, purchase orders in batches
+    terms += [
+        Term("procore", "commitments", "work orders + purchase orders per project", 2 * projects),
+        Term("procore", "commitments", "shows of commitments written", night.written("commitments")),
+        Term("xero", "commitments", "purchase orders written", batches(night.written("commitments"), XERO_BATCH)),
+    ]
+    # progress claims: requisitions per project, cost codes of projects with claims to map, bills and notes
+    bills = max(0, x_after.get("invoices", 0) - x_before.get("invoices", 0))
+    notes = max(0, x_after.get("credit_notes", 0) - x_before.get("credit_notes", 0))
+    claims_updated = int(night.integrations.get("progress_claims", {}).get("updated", 0))
+    claims_written = night.written("progress_claims")
+    terms += [
+        Term("procore", "progress_claims", "requisitions per project", projects),
+        Term("procore", "progress_claims", "project cost codes (shared)", projects if claims_written else 0),
+        Term("xero", "progress_claims", "bills written", batches(bills + claims_updated, XERO_BATCH)),
+        Term("xero", "progress_claims", "credit notes written", batches(notes, XERO_BATCH)),
+    ]
+    # direct invoices: the changed Xero bills; one Procore call per direct cost created
+    direct_created = int(night.integrations.get("direct_invoices", {}).get("created", 0))
+    direct_updated = int(night.integrations.get("direct_invoices", {}).get("updated", 0))
+    terms += [
+        Term("xero", "direct_invoices", "bills changed", 1),
+        Term("procore", "direct_invoices", "direct costs created", direct_created),
+        Term("procore", "direct_invoices", "direct costs updated (sync)", batches(direct_updated, PROCORE_SYNC_BATCH)),
+    ]
+    # payments: the changed Xero payments; one Procore call per contract payment
+    terms += [
+        Term("xero", "payments", "payments changed", 1),
+        Term("procore", "payments", "contract payments written", night.written("payments")),
+    ]
+    return [term for term in terms if term.calls]
+
+
+def floor_calls(night: NightMeasurement, system: str, integration: str | None = None) -> int:
+    """The floor of ``night`` on ``system`` (of one integration, if given)."""
+    return sum(
+        term.calls
+        for term in floor_terms(night)
+        if term.system == system and (integration is None or term.integration == integration)
+    )

@@ -1,0 +1,171 @@
+"""Measured nightly runs: the first night on freshly seeded sandboxes, then a quiet second night.
+
+What :mod:`bench.goals` needs from a night: the API calls per system and per route (counted by
+the sandboxes, the token endpoint included), the objects each sandbox holds before and after,
+every integration's counts and own seconds, the Prefect task runs the night made, and its wall
+time. The nightly flow runs in this process exactly as ``trestle run nightly --no-email`` runs it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.sandbox_process import SYSTEMS, SandboxProcess
+
+CONTROL_ROUTE = "/_sandbox"
+
+
+@dataclass
+class NightMeasurement:
+    """What one nightly run cost and did."""
+
+    label: str
+    outcome: str
+    wall_seconds: float
+    routes: dict[str, dict[str, int]]  # system -> "METHOD /route" -> calls
+    objects_before: dict[str, dict[str, int]]
+    objects_after: dict[str, dict[str, int]]
+    integrations: dict[str, dict[str, Any]]  # the summary's per-integration entries
+    task_runs: int
+    empty_task_runs: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def calls(self, system: str) -> int:
+        """API calls ``system`` answered (token endpoint included, control routes not)."""
+        return sum(self.routes[system].values())
+
+    def writes(self, system: str | None = None) -> int:
+        """POST/PUT/PATCH/DELETE calls (token endpoint excluded) on ``system`` or both."""
+        systems = [system] if system else list(SYSTEMS)
+        return sum(
+            count
+            for name in systems
+            for route, count in self.routes[name].items()
+            if route.split(" ", 1)[0] in ("POST", "PUT", "PATCH", "DELETE") and not _is_token_route(route)
+        )
+
+    def route_calls(self, system: str, contains: str, method: str | None = None) -> int:
+        """Calls on routes of ``system`` whose path contains ``contains`` (and of ``method``, if given)."""
+        return sum(
+            count
+            for route, count in self.routes[system].items()
+            if contains in route and (method is None or route.startswith(method + " "))
+        )
+
+    def integration_seconds(self) -> float:
+        """The seconds the integrations' own pipelines took, added up (Prefect's flow overhead not in it)."""
+        return sum(float(item.get("seconds") or 0) for item in self.integrations.values())
+
+    def written(self, integration: str) -> int:
+        """Records ``integration`` created or updated."""
+        item = self.integrations.get(integration, {})
+        return int(item.get("created", 0)) + int(item.get("updated", 0))
+
+    def created_objects(self, system: str, kind: str) -> int:
+        """How many more ``kind`` objects ``system`` holds after the night than before."""
+        return self.objects_after[system].get(kind, 0) - self.objects_before[system].get(kind, 0)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape."""
+        return {
+            "label": self.label,
+            "outcome": self.outcome,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "integration_seconds": round(self.integration_seconds(), 3),
+            "calls": {system: self.calls(system) for system in SYSTEMS},
+            "writes": {system: self.writes(system) for system in SYSTEMS},
+            "task_runs": self.task_runs,
+            "routes": self.routes,
+            "objects_before": self.objects_before,
+            "objects_after": self.objects_after,
+            "integrations": self.integrations,
+        }
+
+
+def _is_token_route(route: str) -> bool:
+    return route.endswith("/connect/token") or route.endswith("/oauth/token")
+
+
+class _TaskRunCounter:
+    """Counts Prefect task runs started in this process while it is active (task names kept)."""
+
+    def __init__(self) -> None:
+        self.names: Counter[str] = Counter()
+        self._original: Any = None
+
+    def __enter__(self) -> _TaskRunCounter:
+        from prefect.task_engine import SyncTaskRunEngine
+
+        original = SyncTaskRunEngine.begin_run
+        counter = self
+
+        def begin_run(engine: Any, *args: Any, **kwargs: Any) -> Any:
+            counter.names[str(getattr(engine.task, "name", "?"))] += 1
+            return original(engine, *args, **kwargs)
+
+        self._original = original
+        SyncTaskRunEngine.begin_run = begin_run  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        from prefect.task_engine import SyncTaskRunEngine
+
+        SyncTaskRunEngine.begin_run = self._original  # type: ignore[method-assign]
+
+    @property
+    def total(self) -> int:
+        return sum(self.names.values())
+
+
+def measure_night(label: str, sandboxes: SandboxProcess) -> NightMeasurement:
+    """Run the nightly flow once (no email) and measure it."""
+    from trestle.cli import run_flow
+    from trestle.flows import get_flow
+
+    before = sandboxes.stats()
+    started = time.perf_counter()
+    with _TaskRunCounter() as tasks:
+        summary = run_flow(get_flow("nightly"), notify=False)
+    wall = time.perf_counter() - started
+    after = sandboxes.stats()
+    routes: dict[str, dict[str, int]] = {}
+    for system in SYSTEMS:
+        delta = {
+            route: count - before[system]["requests"].get(route, 0)
+            for route, count in after[system]["requests"].items()
+            if CONTROL_ROUTE not in route
+        }
+        routes[system] = {route: count for route, count in sorted(delta.items()) if count}
+    return NightMeasurement(
+        label=label,
+        outcome=str(summary.get("outcome")),
+        wall_seconds=wall,
+        routes=routes,
+        objects_before={system: dict(before[system]["objects"]) for system in SYSTEMS},
+        objects_after={system: dict(after[system]["objects"]) for system in SYSTEMS},
+        integrations=dict(summary.get("integrations", {})),
+        task_runs=tasks.total,
+    )
+
+
+def fresh_database(work_dir: Path, name: str) -> None:
+    """A new, migrated SQLite link store for the next nights (``TRESTLE_DATABASE_URL``)."""
+    from trestle.db import make_engine, upgrade
+
+    url = f"sqlite:///{work_dir / f'{name}.db'}"
+    os.environ["TRESTLE_DATABASE_URL"] = url
+    upgrade(make_engine(url))
+
+
+def first_and_quiet_nights(sandboxes: SandboxProcess, work_dir: Path) -> tuple[NightMeasurement, NightMeasurement]:
+    """Seeded sandboxes and a new database, then two nights back to back (the second finds nothing new)."""
+    sandboxes.reset()
+    fresh_database(work_dir, f"nightly-{sandboxes.dataset}-{time.monotonic_ns()}")
+    first = measure_night("first nightly", sandboxes)
+    quiet = measure_night("second nightly", sandboxes)
+    return first, quiet
