@@ -96,6 +96,8 @@ def test_faults_then_one_clean_run_equal_a_fault_free_run(
     check_links(install, reference_install, tally)
     RESULTS.append((f"seed {seed}", tally))
     print("\n" + table(RESULTS))
+    for detail in tally.details:
+        print(f"  seed {seed}: {detail}")
     if seed == SEEDS[-1]:
         assert sum(done.kills for _, done in RESULTS) >= MIN_KILLS, "the kills did land"
         landed = sum((done.kills_by_integration for _, done in RESULTS), Counter())
