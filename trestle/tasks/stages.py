@@ -251,13 +251,20 @@ def write_stage(run: PipelineRun, page: Page, number: int) -> Page:
         run.remember_links(plain_links)
     to_write = [r for r in page.records if r.plan in ("create", "update")]
     for batch in chunked(to_write, integration.write_batch_size):
+        ended = store.finished_attempts(run.name, [record.id for record in batch])
         items = [
             WriteItem(
                 source_id=record.id,
                 operation="update" if record.plan == "update" else "create",
                 target_id=record.target_id,
                 payload=record.payload or {},
-                idempotency_key=idempotency_key(run.ctx.pair, run.name, record.id, record.fingerprint or ""),
+                idempotency_key=idempotency_key(
+                    run.ctx.pair,
+                    run.name,
+                    record.id,
+                    record.fingerprint or "",
+                    ended.get((record.id, record.fingerprint or ""), 0),
+                ),
                 label=record.label,
             )
             for record in batch
