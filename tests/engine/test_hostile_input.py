@@ -149,3 +149,18 @@ def test_zero_and_negative_commitments_are_named_issues_not_purchase_orders(tres
         assert f"add up to {total}" in issues[commitment_id].message
         assert commitment_id not in linked, "no purchase order was sent"
     assert good in linked, "the good commitment beside them was sent"
+
+
+def test_values_the_apis_may_add_later_parse_and_are_passed_over() -> None:
+    """A requisition status, or a Xero invoice status or type, that does not exist yet parses (status
+    fields are ``str``) and is nobody's business: not an approved claim, not a live project bill."""
+    from trestle.integrations.direct_invoices import GONE_STATUSES, LIVE_STATUSES
+    from trestle.integrations.progress_claims import APPROVED_STATUSES
+    from trestle.models.procore import Requisition
+    from trestle.models.xero import Invoice
+
+    claim = Requisition.model_validate({"id": 7, "status": "awaiting_owner_sign_off", "erp_status": "queued_v2"})
+    assert claim.status == "awaiting_owner_sign_off" and claim.status not in APPROVED_STATUSES
+    bill = Invoice.model_validate({"InvoiceID": "b-1", "Type": "ACCPAYRECURRING", "Status": "ON_HOLD"})
+    assert (bill.type, bill.status) == ("ACCPAYRECURRING", "ON_HOLD")
+    assert bill.status not in (*LIVE_STATUSES, *GONE_STATUSES)
