@@ -49,6 +49,7 @@ from functools import partial
 from typing import Any
 
 from trestle.clients.errors import (
+    ConflictError,
     FatalApiError,
     NotFoundError,
     OutcomeUnknownError,
@@ -427,6 +428,11 @@ class DirectInvoicesIntegration(Integration):
         ]
         try:
             created = self.ctx.procore.create_direct_cost(project_id, body)
+        except ConflictError as exc:  # "origin_id has already been taken": an earlier write made it, so link it
+            found = next(self.ctx.procore.iter_direct_costs(project_id, origin_id=item.source_id), None)
+            if found is None or not found.id:
+                return WriteResult(item.source_id, ok=False, error=exc.message)
+            return WriteResult(item.source_id, ok=True, target_id=direct_cost_target(project_id, found.id))
         except FatalApiError as exc:
             return WriteResult(item.source_id, ok=False, error=exc.message)
         return WriteResult(item.source_id, ok=True, target_id=direct_cost_target(project_id, created.id or ""))
