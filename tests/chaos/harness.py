@@ -101,6 +101,7 @@ class Install:
         env.update(self.sandboxes.env)
         env.update(TRESTLE_DATABASE_URL=self.database_url, TRESTLE_HOME=str(self.root / "home"))
         env["TRESTLE_SYNC_BILL_STATUS"] = "AUTHORISED"  # bills the accountant can pay: payments get exercised
+        env["PYTHONUNBUFFERED"] = "1"  # progress lines reach the log as they happen: kills aim by them
         if self.prefect_api_url:
             env["PREFECT_API_URL"] = self.prefect_api_url
         return env

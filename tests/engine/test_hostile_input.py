@@ -14,6 +14,8 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from tests.integrations.apis import procore_api, xero_api
 from trestle.cli import run_flow
 from trestle.db import make_engine
@@ -98,6 +100,20 @@ def test_hostile_contacts_are_synced_or_named_issues_and_the_run_goes_on(
     assert again["created"] == 0 and again["failed"] == 0, "a rerun writes nothing twice"
 
 
+def vendor_and_code(procore: httpx.Client, links: LinkStore, project_id: int) -> tuple[int, int]:
+    """A Procore vendor linked to a Xero contact, and a cost code of the project whose standard
+    code is linked to a Xero option (what a commitment or claim needs to be sent)."""
+    contacts = {link.procore_id for link in links.links("vendor")}
+    standard_codes = {link.procore_id for link in links.links("cost_code")}
+    company = {"company_id": procore.headers["Procore-Company-Id"]}
+    vendor = next(
+        int(v["id"]) for v in procore.get("/rest/v1.0/vendors", params=company).json() if str(v["id"]) in contacts
+    )
+    codes = procore.get("/rest/v1.0/cost_codes", params={"project_id": project_id}).json()
+    code = next(int(c["id"]) for c in codes if str(c.get("standard_cost_code_id")) in standard_codes)
+    return vendor, code
+
+
 def test_zero_and_negative_commitments_are_named_issues_not_purchase_orders(trestle_env: dict[str, str]) -> None:
     """A commitment adding up to −500.00 or 0.00 is never sent to Xero; a good one beside it is."""
     from tests.integrations.test_commitments import ProcoreWorld, link_dependencies, names, store
@@ -105,17 +121,10 @@ def test_zero_and_negative_commitments_are_named_issues_not_purchase_orders(tres
 
     link_dependencies()
     links = store(trestle_env)
-    cost_code_names = names(links.links("cost_code"))
-    contacts = {link.procore_id for link in links.links("vendor")}
     project_id = int(sorted(names(links.links("project")))[0])
     with procore_api(trestle_env) as procore:
         world = ProcoreWorld(procore, project_id)
-        company = {"company_id": trestle_env["TRESTLE_PROCORE_COMPANY_ID"]}
-        vendor = next(
-            int(v["id"]) for v in procore.get("/rest/v1.0/vendors", params=company).json() if str(v["id"]) in contacts
-        )
-        codes = procore.get("/rest/v1.0/cost_codes", params={"project_id": project_id}).json()
-        code = next(c["id"] for c in codes if str(c.get("standard_cost_code_id")) in cost_code_names)
+        vendor, code = vendor_and_code(procore, links, project_id)
 
         def line(amount: str) -> dict[str, Any]:
             return {"description": "Works", "amount": amount, "cost_code_id": code}
@@ -140,3 +149,18 @@ def test_zero_and_negative_commitments_are_named_issues_not_purchase_orders(tres
         assert f"add up to {total}" in issues[commitment_id].message
         assert commitment_id not in linked, "no purchase order was sent"
     assert good in linked, "the good commitment beside them was sent"
+
+
+def test_values_the_apis_may_add_later_parse_and_are_passed_over() -> None:
+    """A requisition status, or a Xero invoice status or type, that does not exist yet parses (status
+    fields are ``str``) and is nobody's business: not an approved claim, not a live project bill."""
+    from trestle.integrations.direct_invoices import GONE_STATUSES, LIVE_STATUSES
+    from trestle.integrations.progress_claims import APPROVED_STATUSES
+    from trestle.models.procore import Requisition
+    from trestle.models.xero import Invoice
+
+    claim = Requisition.model_validate({"id": 7, "status": "awaiting_owner_sign_off", "erp_status": "queued_v2"})
+    assert claim.status == "awaiting_owner_sign_off" and claim.status not in APPROVED_STATUSES
+    bill = Invoice.model_validate({"InvoiceID": "b-1", "Type": "ACCPAYRECURRING", "Status": "ON_HOLD"})
+    assert (bill.type, bill.status) == ("ACCPAYRECURRING", "ON_HOLD")
+    assert bill.status not in (*LIVE_STATUSES, *GONE_STATUSES)

@@ -208,7 +208,11 @@ class RetriableApiError(ApiResponseError):
 
 
 class ServerError(RetriableApiError):
-    """5xx from the API."""
+    """5xx from the API; ``strict_violation`` when a sandbox marked it as its strict-mode refusal."""
+
+    def __init__(self, *, strict_violation: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.strict_violation = strict_violation
 
 
 class RateLimitedError(RetriableApiError):
@@ -221,6 +225,16 @@ class RateLimitedError(RetriableApiError):
 
 class FatalApiError(ApiResponseError):
     """A failure that retrying the same request will not fix."""
+
+
+STRICT_VIOLATION_HEADER = "X-Sandbox-Strict-Violation"
+"""Sent only by Trestle's sandboxes, on the 500 that replaces an answer breaking the official spec.
+No real API sends it, so on Procore and Xero nothing depends on it."""
+
+
+class StrictViolationAnswer(FatalApiError):
+    """A read a sandbox answered with its strict-mode 500: the same request gets the same broken
+    answer, so it is not retried (by the client or a stage) and the test behind it fails at once."""
 
 
 class AuthenticationError(FatalApiError):

@@ -23,6 +23,7 @@ import httpx
 
 from trestle.clients.auth import Authenticator
 from trestle.clients.errors import (
+    STRICT_VIOLATION_HEADER,
     AuthenticationError,
     BadRequestError,
     ConflictError,
@@ -36,6 +37,7 @@ from trestle.clients.errors import (
     RateLimitedError,
     RetriableApiError,
     ServerError,
+    StrictViolationAnswer,
     TransportError,
     ValidationFailed,
     excerpt,
@@ -249,6 +251,10 @@ class RestClient:
                     attempt -= 1
                     continue
                 except RetriableApiError as exc:
+                    if retry_safe and isinstance(exc, ServerError) and exc.strict_violation:
+                        raise StrictViolationAnswer(
+                            system=self.system, status=exc.status, method=method, route=route, detail=exc.detail
+                        ) from None
                     if not retry_safe and exc.status in LOST_RESPONSE_STATUSES:
                         raise self._outcome_unknown(method, route, f"status {exc.status}") from None
                     if not retry_safe and not isinstance(exc, RateLimitedError):
@@ -312,7 +318,8 @@ class RestClient:
                 raise DailyLimitExceeded(retry_after=retry_after, **common)
             raise RateLimitedError(problem=problem, retry_after=retry_after, **common)
         if status >= 500:
-            raise ServerError(retry_after=retry_after, **common)
+            strict_violation = STRICT_VIOLATION_HEADER in response.headers
+            raise ServerError(retry_after=retry_after, strict_violation=strict_violation, **common)
         if info.is_validation or status == 422:
             raise ValidationFailed(
                 messages=info.messages or ([info.detail] if info.detail else []),

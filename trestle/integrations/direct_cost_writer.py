@@ -116,7 +116,19 @@ class DirectCostWriter:
                 if fresh:
                     created.append((project_id, direct_cost_id))
                 self._put_lines(project_id, direct_cost_id, part["line_items"], fresh=fresh)
-                self._lock(project_id, direct_cost_id, part)
+                try:
+                    self._lock(project_id, direct_cost_id, part)
+                except PartRefused:
+                    adopted = self._adopt(project_id, part, besides=direct_cost_id) if fresh else None
+                    if adopted is None:
+                        raise
+                    # Procore already has the part under its origin_id (a link lost with its answer):
+                    # that one is brought to the payload and the copy just made goes again.
+                    self.remove(project_id, direct_cost_id)
+                    created.remove((project_id, direct_cost_id))
+                    direct_cost_id = adopted
+                    self._put_lines(project_id, direct_cost_id, part["line_items"], fresh=False)
+                    self._lock(project_id, direct_cost_id, part)
                 written[project_id] = direct_cost_id
         except (FatalApiError, PartRefused) as exc:
             for project_id, direct_cost_id in created:
@@ -163,6 +175,13 @@ class DirectCostWriter:
             with suppress(NotFoundError):
                 self.procore.delete_direct_cost(project_id, extra)
         return half[0] if half else None
+
+    def _adopt(self, project_id: int, part: Mapping[str, Any], *, besides: int) -> int | None:
+        """The part's locked direct cost Procore already holds under its ``origin_id`` (unlocked), or None."""
+        for locked in self.procore.iter_direct_costs(project_id, origin_id=part["origin_id"]):
+            if locked.id is not None and locked.id != besides and self._unlock(project_id, locked.id):
+                return locked.id
+        return None
 
     def _unlock(self, project_id: int, direct_cost_id: int) -> bool:
         """Clear ``origin_id`` so Procore lets the direct cost change; False when it no longer exists."""

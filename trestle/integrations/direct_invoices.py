@@ -47,6 +47,7 @@ from functools import partial
 from typing import Any
 
 from trestle.clients.errors import OutcomeUnknownError, RetriableApiError, TransportError
+from trestle.integrations.claim_bills import ClaimBills
 from trestle.integrations.direct_cost_writer import DirectCostWriter, format_target, parse_target, part_key
 from trestle.integrations.lookups import DIRECT_COST, PROGRESS_CLAIM, Lookups, money
 from trestle.models.store import PendingIntent
@@ -191,6 +192,7 @@ class DirectInvoicesIntegration(Integration):
         self.cost_code_category = sync.cost_code_category.casefold()
         self.linked = {link.xero_id for link in self.ctx.store.links(self.entity)}
         self.writer = DirectCostWriter(self.ctx.procore)
+        self.claim_bills = ClaimBills.from_store(self.ctx.store)  # progress claims not linked yet (a killed run)
 
     # ------------------------------------------------------------------ fetch
     def fetch(self, since: datetime | None) -> Iterator[Page]:
@@ -219,7 +221,7 @@ class DirectInvoicesIntegration(Integration):
     def _record(self, invoice: Invoice) -> Record | None:
         """The bill as a record, or None when it is not this integration's business."""
         invoice_id = invoice.invoice_id or ""
-        if self.lookups.procore_record_for(PROGRESS_CLAIM, invoice_id) is not None:
+        if self.lookups.procore_record_for(PROGRESS_CLAIM, invoice_id) is not None or self.claim_bills.covers(invoice):
             return None  # written by Trestle from a Procore subcontractor invoice
         projects = self._project_options(invoice)
         if invoice_id not in self.linked and (invoice.status not in LIVE_STATUSES or not projects):

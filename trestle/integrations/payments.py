@@ -124,6 +124,12 @@ class PaymentsIntegration(Integration):
             "Procore (or correct the payment in Xero) and the next run sends it.",
         ),
         IssueCode(
+            "payment.not_positive",
+            "the payment (or its cost share) comes to 0.00 or less",
+            "Xero records payments above zero; a payment of nothing (or a cost share that rounds to 0.00) is "
+            "not sent. Correct or delete the payment in Xero if it is a mistake; otherwise nothing is needed.",
+        ),
+        IssueCode(
             "payment.deleted_in_xero",
             "the Xero payment was deleted; the Procore payment remains",
             "Delete the payment in Procore (Commitments → Payments Issued) or set "
@@ -301,6 +307,13 @@ class PaymentsIntegration(Integration):
             if include_tax
             else cost_share(payment.amount or Decimal(0), bill.sub_total, bill.total)
         )
+        if amount <= 0:
+            record.flag(
+                "payment.not_positive",
+                f"The payment of {money(payment.amount)} comes to {amount} for Procore, so it was not sent.",
+                amount=amount,
+            )
+            return {}
         open_amount = self._open_on(commitment)
         if amount > open_amount:
             record.flag(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, delete, or_, select, update
+from sqlalchemy import CursorResult, Engine, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -286,9 +286,10 @@ class LinkStore:
     def add_intents(self, intents: Sequence[IntentIn], integration: str) -> None:
         """Record writes before they are sent (committed, so a crash cannot lose them).
 
-        An intent whose key is already known is the same write again (same record, same payload):
-        a pending or failed one is made pending for this attempt; a done one stays done, because a
-        write that reached the target must never be sent again as though it had not.
+        An intent whose key is already known is the same write again (same record, same payload,
+        same attempt number, see :meth:`finished_attempts`): a pending one stays pending for this
+        attempt; a done one stays done, because a write that reached the target must never be
+        sent again as though it had not.
         """
         with self.session() as session:
             keys = [intent.idempotency_key for intent in intents]
@@ -329,6 +330,27 @@ class LinkStore:
                         label=intent.label[:300],
                     )
                 )
+
+    def finished_attempts(self, integration: str, source_ids: Sequence[str]) -> dict[tuple[str, str], int]:
+        """How many writes of each (record, payload fingerprint) already ended, done or failed.
+
+        The write stage numbers a new attempt with it, so a payload written before (A → B → A) or
+        refused before gets an idempotency key of its own instead of the old attempt's answer.
+        """
+        if not source_ids:
+            return {}
+        with self.session() as session:
+            rows = session.execute(
+                select(WriteIntent.source_id, WriteIntent.fingerprint, func.count())
+                .where(
+                    WriteIntent.pair == self.pair,
+                    WriteIntent.integration == integration,
+                    WriteIntent.source_id.in_(list(source_ids)),
+                    WriteIntent.status.in_(("done", "failed")),
+                )
+                .group_by(WriteIntent.source_id, WriteIntent.fingerprint)
+            ).all()
+        return {(source_id, fingerprint): count for source_id, fingerprint, count in rows}
 
     def pending_intents(self, integration: str) -> list[PendingIntent]:
         with self.session() as session:

@@ -319,9 +319,13 @@ def fingerprint(payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def idempotency_key(pair: str, integration: str, source_id: str, payload_fingerprint: str) -> str:
-    """Deterministic per (pair, integration, record, payload): the same write always has the same key."""
-    digest = hashlib.sha256(f"{pair}|{integration}|{source_id}|{payload_fingerprint}".encode()).hexdigest()
+def idempotency_key(pair: str, integration: str, source_id: str, payload_fingerprint: str, attempt: int = 0) -> str:
+    """Deterministic per (pair, integration, record, payload, attempt): a resend of one intent
+    always carries its key, and a new attempt at a payload whose earlier write ended (done or
+    refused: ``attempt`` counts those) gets a new one, so Xero never replays an old answer to it.
+    Attempt 0 keeps the key of the versions before attempts were counted."""
+    parts = [pair, integration, source_id, payload_fingerprint] + ([str(attempt)] if attempt else [])
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()
     return f"trestle-{digest[:48]}"
 
 

@@ -264,6 +264,7 @@ def write_stage(run: PipelineRun, page: Page, number: int) -> Page:
             groups.setdefault(integration.write_group(record), []).append(record)
     batches = [batch for group in groups.values() for batch in chunked(group, integration.write_batch_size)]
     for batch in batches:
+        ended = store.finished_attempts(run.name, [record.id for record in batch])
         items = [
             WriteItem(
                 source_id=record.id,
@@ -271,7 +272,11 @@ def write_stage(run: PipelineRun, page: Page, number: int) -> Page:
                 target_id=record.target_id,
                 payload=record.payload or {},
                 idempotency_key=idempotency_key(
-                    run.ctx.pair, run.name, deleted.write_source_key(record), record.fingerprint or ""
+                    run.ctx.pair,
+                    run.name,
+                    deleted.write_source_key(record),
+                    record.fingerprint or "",
+                    ended.get((record.id, record.fingerprint or ""), 0),
                 ),
                 label=record.label,
             )

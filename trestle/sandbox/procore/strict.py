@@ -14,7 +14,9 @@ The operation is found by method + path template in the packaged extract (:mod:`
   requested view's attribute set (:mod:`.view_tables`), ``null`` allowed for any attribute (the
   extract marks nothing nullable, yet Procore sends null for unset values, so a client must cope),
   and no body at all where none is documented. A violation answers **500** with the operation and
-  the field named, and is logged at ERROR on ``trestle.sandbox.procore.strict``.
+  the field named, and is logged at ERROR on ``trestle.sandbox.procore.strict``. That 500 (and
+  the one for a route outside the spec) carries ``X-Sandbox-Strict-Violation``, a header no real
+  API sends, so the client raises at once instead of retrying the same broken answer.
 
 ``/_sandbox/*``, ``/oauth/*`` and the web pages are not checked. ``SandboxRuntime.strict`` (``trestle
 sandbox --lenient``) switches all of this off.
@@ -34,6 +36,8 @@ import fastjsonschema
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from jsonschema import Draft202012Validator
+
+from trestle.clients.errors import STRICT_VIOLATION_HEADER
 
 from ..common import SandboxRuntime
 from .spec import NESTED_MARKER, Operation, ProcoreSpec, load_spec
@@ -200,7 +204,8 @@ def _refusal(status: int, operation: Operation, problems: list[str]) -> JSONResp
     message = f"{PREFIX}: {_label(operation)}: " + "; ".join(problems)
     log = logger.error if status >= 500 else logger.warning
     log(message)
-    return JSONResponse({"errors": message}, status_code=status)
+    headers = {STRICT_VIOLATION_HEADER: "response"} if status >= 500 else None  # the client gives up at once
+    return JSONResponse({"errors": message}, status_code=status, headers=headers)
 
 
 def install_strict(app: FastAPI, runtime: SandboxRuntime, spec: ProcoreSpec | None = None) -> None:
@@ -218,7 +223,7 @@ def install_strict(app: FastAPI, runtime: SandboxRuntime, spec: ProcoreSpec | No
             if response.status_code < 400:
                 message = f"{PREFIX}: {request.method} {path} is not an operation of Procore's spec"
                 logger.error(message)
-                return JSONResponse({"errors": message}, status_code=500)
+                return JSONResponse({"errors": message}, status_code=500, headers={STRICT_VIOLATION_HEADER: "route"})
             return response
         problems = check_query(operation, request.query_params.multi_items())
         problems += check_body(operation, await request.body())

@@ -20,7 +20,9 @@ mode (``SandboxRuntime.strict``, on unless ``trestle sandbox --lenient``) closes
   The elements a ``ValidationException`` echoes are also checked against the element schema of
   the request (the ``Element`` schema itself declares only the IDs). A bad answer is replaced by
   **500** with the same body shape, so the test that caused it fails; the write behind it has
-  already happened, exactly as when a real server fails after committing.
+  already happened, exactly as when a real server fails after committing. That 500 carries
+  ``X-Sandbox-Strict-Violation: response``, a header no real API sends, so the client raises at
+  once instead of retrying the same broken answer (:data:`trestle.clients.http.STRICT_VIOLATION_HEADER`).
 
 Every violation is logged at ERROR on ``trestle.sandbox.xero.strict`` and kept in
 ``app.state.strict_violations``. Not checked, because no official document describes them:
@@ -39,6 +41,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
+from trestle.clients.errors import STRICT_VIOLATION_HEADER
 from trestle.sandbox.common import SandboxRuntime
 from trestle.sandbox.xero.openapi import (
     Operation,
@@ -83,8 +86,10 @@ class Violation:
     def response(self) -> Response:
         """The loud answer: 400 for a bad request, 500 for a bad answer."""
         body = {"Type": VIOLATION_TYPE, "Operation": self.operation, "Field": self.field, "Message": self.message}
-        status = 400 if self.side == "request" else 500
-        return Response(json.dumps(body), status_code=status, media_type=JSON_MEDIA_TYPE)
+        if self.side == "request":
+            return Response(json.dumps(body), status_code=400, media_type=JSON_MEDIA_TYPE)
+        headers = {STRICT_VIOLATION_HEADER: "response"}  # the client gives up at once (no retries)
+        return Response(json.dumps(body), status_code=500, media_type=JSON_MEDIA_TYPE, headers=headers)
 
 
 def _locate(method: str, path: str) -> tuple[SpecDocument, str] | None:
