@@ -14,7 +14,7 @@ from decimal import Decimal
 from ..attachments_seed import seed_claim_attachments
 from ..scenario import PROJECT_STAGES, Claim, Commitment, Party, Project, Scenario
 from .seed_change_orders import seed_change_orders
-from .state import PURCHASE_ORDER, WORK_ORDER, ProcoreState, Record
+from .state import PURCHASE_ORDER, WORK_ORDER, ProcoreState, Record, line_record
 
 TAX_CODES = (("GST", "GST on purchases", Decimal("10.0")), ("FRE", "GST free purchases", Decimal("0.0")))
 LINE_ITEM_TYPES = (
@@ -202,22 +202,14 @@ def _commitment_record(
 ) -> Record:
     stamps = _stamps(now, index)
     lines = [
-        {
-            "id": state.new_id(),
-            "amount": line.amount,
-            "description": line.description,
-            "cost_code_id": cost_code_ids.get((commitment.project_key, line.cost_code)),
-            "line_item_type_id": None,
-            "tax_code_id": None,
-            "quantity": None,
-            "unit_cost": None,
-            "uom": None,
-            "extended_type": "manual",
-            "position": position,
-            "origin_id": None,
-            "origin_data": None,
-            **stamps,
-        }
+        line_record(
+            state,
+            amount=line.amount,
+            description=line.description,
+            cost_code_id=cost_code_ids.get((commitment.project_key, line.cost_code)),
+            position=position,
+            stamps=stamps,
+        )
         for position, line in enumerate(commitment.lines)
     ]
     return {

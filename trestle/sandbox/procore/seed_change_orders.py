@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ..scenario import SEND_STAGE, Claim, Commitment, Scenario
-from .state import ProcoreState, Record
+from .state import ProcoreState, Record, line_record
 from .wire import round_money
 
 EVERY = 12  # one clean commitment in EVERY gets an approved change order (besides the anchor)
@@ -77,23 +77,14 @@ def _add(
     days_ago: int,
 ) -> Record:
     stamp = now - timedelta(days=days_ago)
-    line: Record = {
-        "id": state.new_id(),
-        "amount": round_money(based_on["amount"] * share),
-        "description": f"Variation - {based_on['description']}",
-        "cost_code_id": based_on["cost_code_id"],
-        "line_item_type_id": None,
-        "tax_code_id": None,
-        "quantity": None,
-        "unit_cost": None,
-        "uom": None,
-        "extended_type": "manual",
-        "position": 0,
-        "origin_id": None,
-        "origin_data": None,
-        "created_at": stamp,
-        "updated_at": stamp,
-    }
+    line = line_record(
+        state,
+        amount=round_money(based_on["amount"] * share),
+        description=f"Variation - {based_on['description']}",
+        cost_code_id=based_on["cost_code_id"],
+        position=0,
+        stamps={"created_at": stamp, "updated_at": stamp},
+    )
     record: Record = {
         "id": state.new_id(),
         "project_id": commitment["project_id"],

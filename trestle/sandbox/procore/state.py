@@ -174,3 +174,31 @@ WORK_ORDER = "WorkOrderContract"
 PURCHASE_ORDER = "PurchaseOrderContract"
 #: URL segment -> commitment type, for the two commitment resources.
 COMMITMENT_RESOURCES = {"work_order_contracts": WORK_ORDER, "purchase_order_contracts": PURCHASE_ORDER}
+
+
+def line_record(
+    state: ProcoreState,
+    *,
+    amount: Any,
+    description: str | None,
+    cost_code_id: int | None,
+    position: int,
+    stamps: dict[str, Any],
+) -> Record:
+    """A commitment (or change order) line as the sandbox stores it: a manual line, no tax or units."""
+    return {
+        "id": state.new_id(),
+        "amount": amount,
+        "description": description,
+        "cost_code_id": cost_code_id,
+        "line_item_type_id": None,
+        "tax_code_id": None,
+        "quantity": None,
+        "unit_cost": None,
+        "uom": None,
+        "extended_type": "manual",
+        "position": position,
+        "origin_id": None,
+        "origin_data": None,
+        **stamps,
+    }
