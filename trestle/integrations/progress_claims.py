@@ -543,16 +543,18 @@ class ProgressClaimsIntegration(Integration):
         if not links:
             return set()
         claim_of = {link.xero_id: claim_id for claim_id, link in links.items()}
-        gone_docs = [
-            invoice.invoice_id
-            for invoice in self.ctx.xero.iter_invoices(
-                modified_since=since, statuses=GONE_STATUSES, where=f'Type=="{BILL}"'
-            )
-        ]
+        gone_docs: list[str | None] = []
+        for invoice in self.ctx.xero.iter_invoices(
+            modified_since=since, statuses=GONE_STATUSES, where=f'Type=="{BILL}"'
+        ):
+            gone_docs.append(invoice.invoice_id)
+            self.current_docs[invoice.invoice_id or ""] = invoice  # what target_gone reads: no second lookup
         if any(self.doc_types.get(link.xero_id) == CREDIT_NOTE for link in links.values()):
             where = " OR ".join(f'Status=="{status}"' for status in GONE_STATUSES)
-            notes = self.ctx.xero.iter_credit_notes(modified_since=since, where=where)
-            gone_docs += [note.credit_note_id for note in notes if note.type == CREDIT_NOTE]
+            for note in self.ctx.xero.iter_credit_notes(modified_since=since, where=where):
+                if note.type == CREDIT_NOTE:
+                    gone_docs.append(note.credit_note_id)
+                    self.current_docs[note.credit_note_id or ""] = note
         self.gone_links = self._claims_not_in_procore(links)
         return {claim_of[doc_id] for doc_id in gone_docs if doc_id in claim_of} | set(self.gone_links)
 

@@ -110,15 +110,17 @@ def _run_stages(run: PipelineRun) -> None:
     if ctx.options.record_ids is not None:
         _run_records(run, ctx.options.record_ids)
         return
+    if type(integration).deletion_candidates is not Integration.deletion_candidates:
+        # Before the fetch: what the check reads (a bill voided in Xero) is what every record's
+        # screening needs, in the pages below as much as in the recheck.
+        run.recheck_ids |= integration.deletion_candidates(integration.stream_since(deleted.STREAM))
+        run.note_high_water(deleted.STREAM, run.report.started_at)
     since = integration.stream_since()
     hold = _WriteHold(run)
     for batch, parts in _batches(run, integration.fetch(since)):
         hold.add(batch, parts)
     hold.flush()  # the records processed so far must be known before the recheck below
     run.recheck_ids |= _ids_with_open_issues(run) | _new_manual_links(run)
-    if type(integration).deletion_candidates is not Integration.deletion_candidates:
-        run.recheck_ids |= integration.deletion_candidates(integration.stream_since(deleted.STREAM))
-        run.note_high_water(deleted.STREAM, run.report.started_at)
     recheck = sorted(run.recheck_ids - run.processed)
     for ids in chunked(recheck, RECHECK_BATCH):
         records = integration.fetch_by_ids(ids)
