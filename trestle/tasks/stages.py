@@ -86,6 +86,13 @@ def recover_stage(run: PipelineRun) -> int:
     pending = run.ctx.store.pending_intents(run.name)
     if not pending:
         return 0
+    try:
+        return _recover(run, pending)
+    finally:
+        run.unconfirmed |= {intent.source_id for intent in run.ctx.store.pending_intents(run.name)}
+
+
+def _recover(run: PipelineRun, pending: list[PendingIntent]) -> int:
     batches: dict[str, list[PendingIntent]] = {}
     for pending_intent in pending:
         batches.setdefault(pending_intent.batch_key, []).append(pending_intent)
@@ -260,7 +267,10 @@ def write_stage(run: PipelineRun, page: Page, number: int) -> Page:
         run.remember_links(plain_links)
     groups: dict[str, list[Record]] = {}
     for record in page.records:
-        if record.plan in ("create", "update"):
+        if record.plan in ("create", "update") and record.id in run.unconfirmed:
+            # an earlier write of it may have landed: the next run's recovery looks it up first
+            run.write_results[record.id] = WriteResult(record.id, ok=False, outcome_unknown=True)
+        elif record.plan in ("create", "update"):
             groups.setdefault(integration.write_group(record), []).append(record)
     batches = [batch for group in groups.values() for batch in chunked(group, integration.write_batch_size)]
     for batch in batches:
@@ -325,6 +335,7 @@ def _apply_results(run: PipelineRun, batch: list[Record], items: list[WriteItem]
         result = by_source.get(record.id) or WriteResult(record.id, ok=False, error="no result returned")
         run.write_results[record.id] = result
         if result.outcome_unknown:
+            run.unconfirmed.add(record.id)
             continue
         if result.ok and result.target_id:
             record.target_id = result.target_id

@@ -37,6 +37,9 @@ class PipelineRun:
         self.processed: set[str] = set()
         self.recheck_ids: set[str] = set()
         self.recovered: set[str] = set()  # source ids whose pending write was finished this run
+        # source ids whose write may have reached the server and is still unconfirmed: never resent
+        # blind in this run (the next run's recovery looks each up first)
+        self.unconfirmed: set[str] = set()
         self.write_results: dict[str, WriteResult] = {}
         self.found_issues: dict[str, Record] = {}
         self.high_water: dict[str, datetime] = {}
