@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 from tests.integrations.apis import api_writes, procore_api
 from trestle.cli import main
 from trestle.db import make_engine
-from trestle.models.store import LinkConflict, LinkRow, LinkStore
+from trestle.models.links import LinkRow
+from trestle.models.manual_links import LinkConflict
+from trestle.models.store import LinkStore
 from trestle.models.tables import Cursor, Link
 
 MULTIPLE = "vendor.multiple_matches"

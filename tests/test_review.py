@@ -12,7 +12,8 @@ from sqlalchemy import update
 
 from trestle.cli import main
 from trestle.db import make_engine, upgrade
-from trestle.models.store import IssueIn, LinkStore
+from trestle.models.issues import IssueIn
+from trestle.models.store import LinkStore
 from trestle.models.tables import ReviewIssue
 from trestle.notifications.issues import issue_fix, issue_meaning
 

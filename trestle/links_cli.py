@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from trestle.clients.errors import NotFoundError
-from trestle.models.store import LinkConflict, LinkRow, LinkStore
+from trestle.models.links import LinkRow
+from trestle.models.manual_links import LinkConflict
+from trestle.models.store import LinkStore
 from trestle.tasks.context import RunContext
 
 EXIT_OK, EXIT_FAILED = 0, 2

@@ -11,7 +11,8 @@ from datetime import timedelta
 import pytest
 
 from trestle.db import make_engine
-from trestle.models.store import LeaseLost, LinkStore, LockHeld
+from trestle.models.lease import LeaseLost, LockHeld
+from trestle.models.store import LinkStore
 
 ROUNDS = 25
 CONTENDERS = 4

@@ -15,7 +15,8 @@ from tests.integrations.test_direct_invoices import direct_costs, project_ids
 from tests.integrations.test_progress_claims import documents, link_prerequisites, run, store
 from trestle.db import make_engine, upgrade
 from trestle.integrations.claim_bills import ClaimBills, points_at_requisition
-from trestle.models.store import IntentIn, LinkStore
+from trestle.models.intents import IntentIn
+from trestle.models.store import LinkStore
 from trestle.models.xero import Invoice
 from trestle.tasks.faults import CRASH_EXIT_CODE
 

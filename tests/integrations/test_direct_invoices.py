@@ -16,7 +16,8 @@ from trestle.db import make_engine
 from trestle.flows import get_flow
 from trestle.integrations.direct_cost_writer import part_key
 from trestle.integrations.direct_invoices import net_line_amount, split_targets
-from trestle.models.store import LinkRow, LinkStore
+from trestle.models.links import LinkRow
+from trestle.models.store import LinkStore
 from trestle.models.xero import LineItem
 
 NAME = "direct_invoices"

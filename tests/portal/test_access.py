@@ -10,7 +10,8 @@ import pytest
 from tests.portal.conftest import Portal
 from tests.portal.signin import ALLOWED, REFUSED, VIEWER, sign_in
 from trestle.db import make_engine
-from trestle.models.store import IssueIn, LinkStore
+from trestle.models.issues import IssueIn
+from trestle.models.store import LinkStore
 
 PAGES = (
     "/",
@@ -139,7 +140,7 @@ def test_a_callback_that_did_not_start_here_signs_nobody_in(portal: Portal) -> N
 
 
 def test_review_links_a_linked_record_to_both_systems_and_shows_resolved_issues(portal: Portal) -> None:
-    from trestle.models.store import LinkRow
+    from trestle.models.links import LinkRow
 
     store = LinkStore(make_engine(portal.env["TRESTLE_DATABASE_URL"]), "default")
     store.save_links([LinkRow("vendor", "777", "contact-1", None, {"name": "Kauri Joinery"}, "Kauri Joinery")])

@@ -9,7 +9,8 @@ import httpx
 from tests.portal.conftest import StartPortal
 from tests.portal.signin import ALLOWED, VIEWER, sign_in
 from trestle.db import make_engine
-from trestle.models.store import IssueIn, LinkStore
+from trestle.models.issues import IssueIn
+from trestle.models.store import LinkStore
 
 TOML = """
 [pairs.acme]

@@ -33,8 +33,9 @@ from trestle.integrations.attachment_files import MAX_FILE_BYTES, TOO_LARGE_FIX,
 from trestle.integrations.direct_cost_writer import parse_target, part_key
 from trestle.integrations.lookups import DIRECT_COST, Lookups
 from trestle.models.attachments import TooLarge, XeroAttachment, spooled_file
+from trestle.models.intents import PendingIntent
+from trestle.models.links import LinkRow
 from trestle.models.procore import DirectCost
-from trestle.models.store import LinkRow, PendingIntent
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
 

@@ -43,8 +43,8 @@ from trestle.integrations.attachment_files import (
 )
 from trestle.integrations.lookups import PROGRESS_CLAIM, Lookups
 from trestle.models.attachments import ProcoreAttachment, TooLarge, XeroAttachment, spooled_file
+from trestle.models.intents import PendingIntent
 from trestle.models.procore import Requisition
-from trestle.models.store import PendingIntent
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
 

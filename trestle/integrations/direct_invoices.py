@@ -50,7 +50,7 @@ from trestle.clients.errors import OutcomeUnknownError, RetriableApiError, Trans
 from trestle.integrations.claim_bills import ClaimBills
 from trestle.integrations.direct_cost_writer import DirectCostWriter, format_target, parse_target, part_key
 from trestle.integrations.lookups import DIRECT_COST, PROGRESS_CLAIM, Lookups, money
-from trestle.models.store import PendingIntent
+from trestle.models.intents import PendingIntent
 from trestle.models.xero import Invoice, LineItem
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.deleted import deleted_issue, policy_of

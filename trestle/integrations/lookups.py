@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from trestle.clients.procore import CommitmentKind
 from trestle.clients.xero_batch import BATCH_SIZE
+from trestle.models.links import LinkRow
 from trestle.models.procore import Commitment, CostCode
-from trestle.models.store import LinkRow
 from trestle.models.xero import Contact
 
 if TYPE_CHECKING:

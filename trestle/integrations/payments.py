@@ -41,8 +41,9 @@ from typing import Any
 from trestle.clients.errors import ConflictError, FatalApiError, NotFoundError
 from trestle.clients.procore import CommitmentKind
 from trestle.integrations.lookups import PAYMENT, PROGRESS_CLAIM, Lookups, money
+from trestle.models.intents import PendingIntent
+from trestle.models.links import LinkRow
 from trestle.models.procore import Commitment, ContractPayment, Requisition
-from trestle.models.store import LinkRow, PendingIntent
 from trestle.models.xero import Invoice, Payment
 from trestle.tasks.declaration import FieldMap, IssueCode, Schedule
 from trestle.tasks.deleted import policy_of

@@ -63,8 +63,8 @@ from trestle.batching import chunked
 from trestle.clients.procore import CommitmentKind
 from trestle.clients.xero_batch import BatchResult
 from trestle.integrations.lookups import PROGRESS_CLAIM, VENDOR, Lookups, money
+from trestle.models.links import LinkRow
 from trestle.models.procore import Commitment, CostCode, Requisition, RequisitionItem
-from trestle.models.store import LinkRow
 from trestle.models.xero import CreditNote, Invoice, PaymentTerm
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.deleted import SourceGone, deleted_issue

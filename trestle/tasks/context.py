@@ -28,7 +28,8 @@ from trestle.clients.procore import ProcoreClient
 from trestle.clients.xero import XeroClient
 from trestle.db import check_schema, make_engine
 from trestle.links import WebLinks
-from trestle.models.store import LinkRow, LinkStore
+from trestle.models.links import LinkRow
+from trestle.models.store import LinkStore
 from trestle.models.tokens import reset_command, token_store_for
 from trestle.settings import TrestleSettings
 from trestle.tasks.limits import SharedLimit, ensure_shared_limits, shared_limits_enabled, shared_limits_for, slot_taker

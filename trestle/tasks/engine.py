@@ -20,8 +20,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from trestle.jsonable import jsonable
+from trestle.models.intents import PendingIntent
+from trestle.models.issues import IssueIn
+from trestle.models.links import LinkRow
 from trestle.models.report import FieldChange
-from trestle.models.store import IssueIn, LinkRow, PendingIntent
 from trestle.tasks.declaration import SYSTEM_NAMES, FieldMap, IssueCode, OnDeleted, Schedule, System
 
 if TYPE_CHECKING:

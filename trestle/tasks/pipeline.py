@@ -27,8 +27,9 @@ from prefect import task
 from trestle.batching import chunked
 from trestle.clients.errors import DailyLimitExceeded, describe_exception
 from trestle.integrations.lookups import Lookups
+from trestle.models.issues import IssueIn
+from trestle.models.lease import LeaseLost, LockHeld
 from trestle.models.report import IntegrationReport, IssueView, SystemUsage
-from trestle.models.store import IssueIn, LeaseLost, LockHeld
 from trestle.tasks import deleted, logs
 from trestle.tasks.context import RunContext
 from trestle.tasks.engine import Blocked, Integration, Page

@@ -32,8 +32,8 @@ from trestle.clients.errors import (
     TransportError,
 )
 from trestle.jsonable import jsonable
+from trestle.models.intents import IntentIn, PendingIntent
 from trestle.models.report import RecordOutcome
-from trestle.models.store import IntentIn, PendingIntent
 from trestle.tasks import deleted
 from trestle.tasks.engine import (
     Page,

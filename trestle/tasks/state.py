@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from trestle.models.links import LinkRow
 from trestle.models.report import IntegrationReport
-from trestle.models.store import LinkRow
 from trestle.notifications.artifacts import ProgressReporter
 
 if TYPE_CHECKING:
