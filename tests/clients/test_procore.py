@@ -11,7 +11,7 @@ import pytest
 
 from tests.clients.conftest import PROCORE_COMPANY, Recorder, Sleeps
 from trestle.clients import ProcoreClient, StaticTokenAuthenticator, ValidationFailed, updated_at_filter
-from trestle.clients.procore import SYNC_BATCH_SIZE
+from trestle.clients.procore_base import SYNC_BATCH_SIZE
 from trestle.models.procore import ContractPayment, DirectCost, Vendor
 
 BASE = "https://api.procore.test"

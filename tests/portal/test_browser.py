@@ -28,7 +28,7 @@ from tests.browser import require_chromium
 from tests.integrations.apis import procore_api
 from tests.portal.cdp import Page, chromium_page
 from tests.portal.signin import ALLOWED
-from trestle.clients.procore import VIEWS
+from trestle.clients.procore_base import VIEWS
 from trestle.db import make_engine
 from trestle.deployments.local import free_port
 from trestle.integrations import integration

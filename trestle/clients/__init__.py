@@ -31,7 +31,8 @@ from trestle.clients.errors import (
 from trestle.clients.http import ErrorDetail, RestClient, RetryPolicy
 from trestle.clients.pacing import ApiUsage, NoPacing, ProcorePacer, RateLimitPacer, XeroPacer
 from trestle.clients.paging import LinkHeaderPaginator, PageNumberPaginator, Paginator
-from trestle.clients.procore import ProcoreClient, SyncResult, updated_at_filter
+from trestle.clients.procore import ProcoreClient
+from trestle.clients.procore_base import SyncResult, updated_at_filter
 from trestle.clients.xero import XeroClient
 from trestle.clients.xero_batch import BatchResult
 

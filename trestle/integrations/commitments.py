@@ -68,7 +68,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from trestle.clients.procore import CommitmentKind
+from trestle.clients.procore_commitments import CommitmentKind
 from trestle.integrations import change_orders
 from trestle.integrations.change_orders import ChangeOrderReader
 from trestle.integrations.lookups import COMMITMENT, Lookups

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from trestle.clients.procore import CommitmentKind
+from trestle.clients.procore_commitments import CommitmentKind
 from trestle.clients.xero_batch import BATCH_SIZE
 from trestle.models.links import LinkRow
 from trestle.models.procore import Commitment, CostCode

@@ -39,7 +39,7 @@ from decimal import Decimal
 from typing import Any
 
 from trestle.clients.errors import ConflictError, FatalApiError, NotFoundError
-from trestle.clients.procore import CommitmentKind
+from trestle.clients.procore_commitments import CommitmentKind
 from trestle.integrations.lookups import PAYMENT, PROGRESS_CLAIM, Lookups, money
 from trestle.models.intents import PendingIntent
 from trestle.models.links import LinkRow

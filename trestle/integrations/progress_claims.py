@@ -60,7 +60,7 @@ from decimal import Decimal
 from typing import Any
 
 from trestle.batching import chunked
-from trestle.clients.procore import CommitmentKind
+from trestle.clients.procore_commitments import CommitmentKind
 from trestle.clients.xero_batch import BatchResult
 from trestle.integrations.lookups import PROGRESS_CLAIM, VENDOR, Lookups, money
 from trestle.models.links import LinkRow
