@@ -44,6 +44,12 @@ RUN_TIMEOUT = 240.0
 KILL_NEAR_WRITE_SHARE = 0.75
 """Share of kills aimed right after a write reached a sandbox (the rest land at a random moment)."""
 BANK_ACCOUNT = "090"
+CHAOS_FILES = {"xero": 3, "procore": 5}
+"""Documents given files after each reset beyond the default seed's one bill and one claim (every
+other eligible bill of the small data; five more claims, two files each): each attachment integration
+then has several files to write when its kill is due, not one file often already written."""
+STRICT_LINE = re.compile(r"^strict mode: ", re.MULTILINE)
+"""How both sandboxes log a request or answer their API's documents refuse (strict mode)."""
 PROGRESS_LINE = re.compile(r"^ +(?:\d+%)? +([A-Z][a-z ]+): records processed", re.MULTILINE)
 """A child run's progress line (``trestle run`` prints one as each integration starts fetching); the
 latest names the integration a kill landed in."""
@@ -79,6 +85,7 @@ class Tally:
     amount_differences: int = 0
     unlinked: int = 0
     pending_intents: int = 0
+    strict_violations: int = 0
     details: list[str] = field(default_factory=list)
 
 
@@ -126,15 +133,20 @@ class Install:
         return process.wait(RUN_TIMEOUT)
 
 
-def wait_for(process: subprocess.Popen[str], condition: Any, timeout: float = RUN_TIMEOUT) -> bool:
-    """Poll ``condition`` until it holds (True) or the process ends first (False)."""
+def wait_for(
+    process: subprocess.Popen[str], condition: Any, timeout: float = RUN_TIMEOUT, interval: float = 0.02
+) -> bool:
+    """Poll ``condition`` every ``interval`` s until it holds (True) or the process ends first (False).
+
+    A condition that asks the sandboxes' stats costs them a request per poll, in the process that is
+    serving the run: only a kill aimed at a write needs the short interval."""
     deadline = time.monotonic() + timeout
     while process.poll() is None:
         if condition():
             return True
         if time.monotonic() > deadline:
             raise TimeoutError("the run neither ended nor reached the moment in time")
-        time.sleep(0.02)
+        time.sleep(interval)
     return False
 
 
@@ -170,7 +182,7 @@ def chaos_phase(install: Install, plan: ChaosPlan, rng: random.Random, tally: Ta
         if expiries_left:
             expiries_left -= 1
             start = total_writes(sandboxes)
-            if wait_for(process, lambda start=start: total_writes(sandboxes) > start):
+            if wait_for(process, lambda start=start: total_writes(sandboxes) > start, interval=0.25):
                 for system in ("xero", "procore"):
                     httpx.post(f"{sandboxes.urls[system]}/_sandbox/tokens/expire").raise_for_status()
                 tally.token_expiries += 1
@@ -205,6 +217,21 @@ def chaos_phase(install: Install, plan: ChaosPlan, rng: random.Random, tally: Ta
     sandboxes.set_faults(error_rate=0.0, lost_rate=0.0)
     tally.runs += 1
     install.run_nightly()
+
+
+def reset_with_files(sandboxes: SandboxProcess) -> None:
+    """Both sandboxes back to the seeded data, then :data:`CHAOS_FILES` more documents given files
+    (through their control routes; the default seed stays as other tests know it)."""
+    sandboxes.reset()
+    for system, documents in CHAOS_FILES.items():
+        answer = httpx.post(f"{sandboxes.urls[system]}/_sandbox/attachments", json={"documents": documents})
+        answer.raise_for_status()
+        assert answer.json()["documents"] == documents, f"the {system} sandbox filed {answer.json()}"
+
+
+def strict_violations(sandboxes: SandboxProcess) -> int:
+    """Requests and answers the sandboxes refused in strict mode so far (from their shared log)."""
+    return len(STRICT_LINE.findall(sandboxes.log_path.read_text(errors="replace")))
 
 
 def set_day_budget(sandboxes: SandboxProcess, remaining: int | None) -> None:
@@ -265,6 +292,10 @@ class Books:
                 if bill["Status"] not in ("DELETED", "VOIDED"):
                     key = ("xero bill", bill["Contact"]["Name"], bill.get("InvoiceNumber"), bill["Status"])
                     self._add(key, bill["Total"])
+                    if bill.get("HasAttachments"):
+                        files = xero.get(f"/Invoices/{bill['InvoiceID']}/Attachments").json()["Attachments"]
+                        for file in files:
+                            self._add(("xero bill file", *key[1:3], file["FileName"]), file["ContentLength"])
             for note in _xero_pages(xero, "/CreditNotes", "CreditNotes"):
                 if note["Status"] not in ("DELETED", "VOIDED"):
                     key = ("xero credit note", note["Contact"]["Name"], note.get("CreditNoteNumber"))
@@ -288,7 +319,11 @@ class Books:
         for cost in costs:
             vendor = cost.get("vendor")  # the list schema's vendor is a string (its name); show's an object
             vendor = vendor.get("name") if isinstance(vendor, dict) else vendor
-            self._add(("procore direct cost", name, vendor, cost.get("invoice_number")), cost.get("grand_total"))
+            key = ("procore direct cost", name, vendor, cost.get("invoice_number"))
+            self._add(key, cost.get("grand_total"))
+            shown = procore.get(f"/rest/v1.1/projects/{project_id}/direct_costs/{cost['id']}")
+            for file in _json_object(shown).get("attachments") or []:
+                self._add(("procore direct cost file", *key[1:], file.get("filename")), 0)
         for kind in ("work_order_contracts", "purchase_order_contracts"):
             contracts = procore.get(f"/rest/v1.0/{kind}", params={"project_id": project_id, "per_page": 1000})
             for contract in contracts.json():
@@ -326,6 +361,14 @@ def _json_list(response: httpx.Response) -> list[dict[str, Any]]:
     return rows
 
 
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    """An object answer; any other answer fails loudly, as :func:`_json_list`."""
+    body = response.json()
+    if response.status_code != 200 or not isinstance(body, dict):
+        raise AssertionError(f"{response.request.url} answered {response.status_code}: {response.text[:500]}")
+    return body
+
+
 def _xero_pages(xero: httpx.Client, route: str, envelope: str, **params: Any) -> list[dict[str, Any]]:
     rows, page = [], 1
     while True:
@@ -360,7 +403,7 @@ def table(rows: list[tuple[str, Tally]]) -> str:
     """The chaos table: one line per scenario and a total."""
     columns = (
         "scenario", "faults", "runs", "kills", "expiries", "day limits", "duplicates", "missing", "amount diffs",
-        "unlinked",
+        "unlinked", "strict refusals",
     )  # fmt: skip
     lines = [" | ".join(columns)]
     total = Tally()
@@ -371,6 +414,7 @@ def table(rows: list[tuple[str, Tally]]) -> str:
         total.kills_by_integration += tally.kills_by_integration
         total.amount_differences += tally.amount_differences
         total.unlinked += tally.unlinked
+        total.strict_violations += tally.strict_violations
     lines.append(" | ".join(map(str, ("total", *_numbers(total)))))
     by_integration = ", ".join(f"{name} {count}" for name, count in sorted(total.kills_by_integration.items()))
     lines.append(f"kills by integration: {by_integration or 'none'}")
@@ -388,4 +432,5 @@ def _numbers(tally: Tally) -> tuple[int, ...]:
         tally.missing,
         tally.amount_differences,
         tally.unlinked,
+        tally.strict_violations,
     )
