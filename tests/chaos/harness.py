@@ -37,6 +37,7 @@ from sqlalchemy import func, select
 from bench.sandbox_process import SandboxProcess, write_calls
 from tests.integrations.apis import procore_api, xero_api
 from trestle.db import make_engine, upgrade
+from trestle.integrations import registry
 from trestle.models.store import LinkStore
 from trestle.models.tables import Link, WriteIntent
 
@@ -86,6 +87,8 @@ class Tally:
     unlinked: int = 0
     pending_intents: int = 0
     strict_violations: int = 0
+    stats_polls: int = 0
+    seconds: float = 0.0
     details: list[str] = field(default_factory=list)
 
 
@@ -133,38 +136,46 @@ class Install:
         return process.wait(RUN_TIMEOUT)
 
 
-def wait_for(
-    process: subprocess.Popen[str], condition: Any, timeout: float = RUN_TIMEOUT, interval: float = 0.02
-) -> bool:
-    """Poll ``condition`` every ``interval`` s until it holds (True) or the process ends first (False).
-
-    A condition that asks the sandboxes' stats costs them a request per poll, in the process that is
-    serving the run: only a kill aimed at a write needs the short interval."""
+def wait_for(process: subprocess.Popen[str], condition: Any, timeout: float = RUN_TIMEOUT) -> bool:
+    """Poll ``condition`` until it holds (True) or the process ends first (False)."""
     deadline = time.monotonic() + timeout
     while process.poll() is None:
         if condition():
             return True
         if time.monotonic() > deadline:
             raise TimeoutError("the run neither ended nor reached the moment in time")
-        time.sleep(interval)
+        time.sleep(0.02)
     return False
 
 
-def total_writes(sandboxes: SandboxProcess) -> int:
-    return sum(write_calls(stats) for stats in sandboxes.stats().values())
+def total_writes(sandboxes: SandboxProcess, systems: tuple[str, ...] = ("xero", "procore")) -> int:
+    """Writes that reached the sandboxes of ``systems`` since their stats were reset."""
+    total = 0
+    for system in systems:
+        response = httpx.get(f"{sandboxes.urls[system]}/_sandbox/stats")
+        response.raise_for_status()
+        total += write_calls(response.json())
+    return total
+
+
+def stats_polls(sandboxes: SandboxProcess) -> int:
+    """``GET /_sandbox/stats`` calls the sandboxes answered since their stats were reset (the harness's own)."""
+    return sum(int(stats["requests"].get("GET /_sandbox/stats", 0)) for stats in sandboxes.stats().values())
 
 
 def _after_writes_of(install: Install, integration: str, writes: int) -> Any:
-    """A condition: ``writes`` writes reached a sandbox since ``integration`` began in the latest run."""
+    """A condition: ``writes`` writes reached ``integration``'s target sandbox since it began in the
+    latest run (only that sandbox is polled: the other one serves the run meanwhile)."""
     started_at: list[int] = []
+    target = (registry()[integration].target_system,)
 
     def reached() -> bool:
         if not started_at:
             if install.current_integration() != integration:
                 return False
-            started_at.append(total_writes(install.sandboxes))
+            started_at.append(total_writes(install.sandboxes, target))
         still_there = install.current_integration() == integration
-        return still_there and total_writes(install.sandboxes) >= started_at[0] + writes
+        return still_there and total_writes(install.sandboxes, target) >= started_at[0] + writes
 
     return reached
 
@@ -182,7 +193,8 @@ def chaos_phase(install: Install, plan: ChaosPlan, rng: random.Random, tally: Ta
         if expiries_left:
             expiries_left -= 1
             start = total_writes(sandboxes)
-            if wait_for(process, lambda start=start: total_writes(sandboxes) > start, interval=0.25):
+            # 20 ms, as for a kill: phase two's expiry and kill both come at payments' first few writes
+            if wait_for(process, lambda start=start: total_writes(sandboxes) > start):
                 for system in ("xero", "procore"):
                     httpx.post(f"{sandboxes.urls[system]}/_sandbox/tokens/expire").raise_for_status()
                 tally.token_expiries += 1
@@ -213,6 +225,7 @@ def chaos_phase(install: Install, plan: ChaosPlan, rng: random.Random, tally: Ta
         tally.runs += 2
         for process in together:
             process.wait(RUN_TIMEOUT)
+    tally.stats_polls += stats_polls(sandboxes)
     tally.faults_injected += sum(_faults_injected(stats) for stats in sandboxes.stats().values())
     sandboxes.set_faults(error_rate=0.0, lost_rate=0.0)
     tally.runs += 1
@@ -418,6 +431,8 @@ def table(rows: list[tuple[str, Tally]]) -> str:
     lines.append(" | ".join(map(str, ("total", *_numbers(total)))))
     by_integration = ", ".join(f"{name} {count}" for name, count in sorted(total.kills_by_integration.items()))
     lines.append(f"kills by integration: {by_integration or 'none'}")
+    timing = ", ".join(f"{name} {tally.seconds:.0f} s ({tally.stats_polls} stats polls)" for name, tally in rows)
+    lines.append(f"wall time: {timing}")
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,7 +97,7 @@ def test_faults_then_one_clean_run_equal_a_fault_free_run(
     refused_before = strict_violations(sandboxes)
     reset_with_files(sandboxes)
     install = Install(tmp_path / f"chaos-{seed}", sandboxes, prefect_api_url)
-    rng, tally = random.Random(seed), Tally()
+    rng, tally, started = random.Random(seed), Tally(), time.monotonic()
     chaos_phase(install, BILLS_PLAN, rng, tally)
     pay_progress_claim_bills(install)
     chaos_phase(install, PAYMENTS_PLAN, rng, tally)
@@ -104,6 +105,7 @@ def test_faults_then_one_clean_run_equal_a_fault_free_run(
     Books(install.sandboxes.env).compare(reference_books, tally)
     check_links(install, reference_install, tally)
     tally.strict_violations = strict_violations(sandboxes) - refused_before
+    tally.seconds = time.monotonic() - started
     RESULTS.append((f"seed {seed}", tally))
     print("\n" + table(RESULTS))
     for detail in tally.details:
