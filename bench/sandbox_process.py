@@ -38,7 +38,10 @@ def read_env_file(path: Path) -> dict[str, str]:
 class SandboxProcess:
     """``trestle sandbox`` on free ports in a child process; a context manager that stops it on exit."""
 
-    def __init__(self, *, dataset: str, seed: int, rate_limits: str, startup_timeout: float = 120.0) -> None:
+    def __init__(
+        self, *, dataset: str, seed: int, rate_limits: str, startup_timeout: float = 120.0, strict: bool = False
+    ) -> None:
+        """Start the sandboxes; ``strict`` keeps their spec checks on (the benchmarks turn them off)."""
         self.dataset = dataset
         self.seed = seed
         self.rate_limits = rate_limits
@@ -46,7 +49,8 @@ class SandboxProcess:
         env_file = Path(self._folder.name) / "sandbox.env"
         command = [sys.executable, "-m", "trestle.cli", "sandbox", "--dataset", dataset, "--seed", str(seed)]
         # Benchmarks time Trestle, not the sandboxes' spec checks (about 2-3 ms per row in Xero's strict mode).
-        command += ["--lenient"]
+        if not strict:
+            command += ["--lenient"]
         command += [
             "--rate-limits",
             rate_limits,
@@ -57,7 +61,9 @@ class SandboxProcess:
             "--env-file",
             str(env_file),
         ]
-        self._log = (Path(self._folder.name) / "sandbox.log").open("w")
+        self.log_path = Path(self._folder.name) / "sandbox.log"
+        """Where the child's output goes (its strict-mode violations are logged there)."""
+        self._log = self.log_path.open("w")
         self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
         try:
             self.env = self._wait_for_env(env_file, startup_timeout)

@@ -37,6 +37,7 @@ from sqlalchemy import func, select
 from bench.sandbox_process import SandboxProcess, write_calls
 from tests.integrations.apis import procore_api, xero_api
 from trestle.db import make_engine, upgrade
+from trestle.integrations import registry
 from trestle.models.store import LinkStore
 from trestle.models.tables import Link, WriteIntent
 
@@ -44,6 +45,12 @@ RUN_TIMEOUT = 240.0
 KILL_NEAR_WRITE_SHARE = 0.75
 """Share of kills aimed right after a write reached a sandbox (the rest land at a random moment)."""
 BANK_ACCOUNT = "090"
+CHAOS_FILES = {"xero": 3, "procore": 5}
+"""Documents given files after each reset beyond the default seed's one bill and one claim (every
+other eligible bill of the small data; five more claims, two files each): each attachment integration
+then has several files to write when its kill is due, not one file often already written."""
+STRICT_LINE = re.compile(r"^strict mode: ", re.MULTILINE)
+"""How both sandboxes log a request or answer their API's documents refuse (strict mode)."""
 PROGRESS_LINE = re.compile(r"^ +(?:\d+%)? +([A-Z][a-z ]+): records processed", re.MULTILINE)
 """A child run's progress line (``trestle run`` prints one as each integration starts fetching); the
 latest names the integration a kill landed in."""
@@ -79,6 +86,9 @@ class Tally:
     amount_differences: int = 0
     unlinked: int = 0
     pending_intents: int = 0
+    strict_violations: int = 0
+    stats_polls: int = 0
+    seconds: float = 0.0
     details: list[str] = field(default_factory=list)
 
 
@@ -138,21 +148,34 @@ def wait_for(process: subprocess.Popen[str], condition: Any, timeout: float = RU
     return False
 
 
-def total_writes(sandboxes: SandboxProcess) -> int:
-    return sum(write_calls(stats) for stats in sandboxes.stats().values())
+def total_writes(sandboxes: SandboxProcess, systems: tuple[str, ...] = ("xero", "procore")) -> int:
+    """Writes that reached the sandboxes of ``systems`` since their stats were reset."""
+    total = 0
+    for system in systems:
+        response = httpx.get(f"{sandboxes.urls[system]}/_sandbox/stats")
+        response.raise_for_status()
+        total += write_calls(response.json())
+    return total
+
+
+def stats_polls(sandboxes: SandboxProcess) -> int:
+    """``GET /_sandbox/stats`` calls the sandboxes answered since their stats were reset (the harness's own)."""
+    return sum(int(stats["requests"].get("GET /_sandbox/stats", 0)) for stats in sandboxes.stats().values())
 
 
 def _after_writes_of(install: Install, integration: str, writes: int) -> Any:
-    """A condition: ``writes`` writes reached a sandbox since ``integration`` began in the latest run."""
+    """A condition: ``writes`` writes reached ``integration``'s target sandbox since it began in the
+    latest run (only that sandbox is polled: the other one serves the run meanwhile)."""
     started_at: list[int] = []
+    target = (registry()[integration].target_system,)
 
     def reached() -> bool:
         if not started_at:
             if install.current_integration() != integration:
                 return False
-            started_at.append(total_writes(install.sandboxes))
+            started_at.append(total_writes(install.sandboxes, target))
         still_there = install.current_integration() == integration
-        return still_there and total_writes(install.sandboxes) >= started_at[0] + writes
+        return still_there and total_writes(install.sandboxes, target) >= started_at[0] + writes
 
     return reached
 
@@ -170,6 +193,7 @@ def chaos_phase(install: Install, plan: ChaosPlan, rng: random.Random, tally: Ta
         if expiries_left:
             expiries_left -= 1
             start = total_writes(sandboxes)
+            # 20 ms, as for a kill: phase two's expiry and kill both come at payments' first few writes
             if wait_for(process, lambda start=start: total_writes(sandboxes) > start):
                 for system in ("xero", "procore"):
                     httpx.post(f"{sandboxes.urls[system]}/_sandbox/tokens/expire").raise_for_status()
@@ -201,10 +225,26 @@ def chaos_phase(install: Install, plan: ChaosPlan, rng: random.Random, tally: Ta
         tally.runs += 2
         for process in together:
             process.wait(RUN_TIMEOUT)
+    tally.stats_polls += stats_polls(sandboxes)
     tally.faults_injected += sum(_faults_injected(stats) for stats in sandboxes.stats().values())
     sandboxes.set_faults(error_rate=0.0, lost_rate=0.0)
     tally.runs += 1
     install.run_nightly()
+
+
+def reset_with_files(sandboxes: SandboxProcess) -> None:
+    """Both sandboxes back to the seeded data, then :data:`CHAOS_FILES` more documents given files
+    (through their control routes; the default seed stays as other tests know it)."""
+    sandboxes.reset()
+    for system, documents in CHAOS_FILES.items():
+        answer = httpx.post(f"{sandboxes.urls[system]}/_sandbox/attachments", json={"documents": documents})
+        answer.raise_for_status()
+        assert answer.json()["documents"] == documents, f"the {system} sandbox filed {answer.json()}"
+
+
+def strict_violations(sandboxes: SandboxProcess) -> int:
+    """Requests and answers the sandboxes refused in strict mode so far (from their shared log)."""
+    return len(STRICT_LINE.findall(sandboxes.log_path.read_text(errors="replace")))
 
 
 def set_day_budget(sandboxes: SandboxProcess, remaining: int | None) -> None:
@@ -265,6 +305,10 @@ class Books:
                 if bill["Status"] not in ("DELETED", "VOIDED"):
                     key = ("xero bill", bill["Contact"]["Name"], bill.get("InvoiceNumber"), bill["Status"])
                     self._add(key, bill["Total"])
+                    if bill.get("HasAttachments"):
+                        files = xero.get(f"/Invoices/{bill['InvoiceID']}/Attachments").json()["Attachments"]
+                        for file in files:
+                            self._add(("xero bill file", *key[1:3], file["FileName"]), file["ContentLength"])
             for note in _xero_pages(xero, "/CreditNotes", "CreditNotes"):
                 if note["Status"] not in ("DELETED", "VOIDED"):
                     key = ("xero credit note", note["Contact"]["Name"], note.get("CreditNoteNumber"))
@@ -288,7 +332,11 @@ class Books:
         for cost in costs:
             vendor = cost.get("vendor")  # the list schema's vendor is a string (its name); show's an object
             vendor = vendor.get("name") if isinstance(vendor, dict) else vendor
-            self._add(("procore direct cost", name, vendor, cost.get("invoice_number")), cost.get("grand_total"))
+            key = ("procore direct cost", name, vendor, cost.get("invoice_number"))
+            self._add(key, cost.get("grand_total"))
+            shown = procore.get(f"/rest/v1.1/projects/{project_id}/direct_costs/{cost['id']}")
+            for file in _json_object(shown).get("attachments") or []:
+                self._add(("procore direct cost file", *key[1:], file.get("filename")), 0)
         for kind in ("work_order_contracts", "purchase_order_contracts"):
             contracts = procore.get(f"/rest/v1.0/{kind}", params={"project_id": project_id, "per_page": 1000})
             for contract in contracts.json():
@@ -326,6 +374,14 @@ def _json_list(response: httpx.Response) -> list[dict[str, Any]]:
     return rows
 
 
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    """An object answer; any other answer fails loudly, as :func:`_json_list`."""
+    body = response.json()
+    if response.status_code != 200 or not isinstance(body, dict):
+        raise AssertionError(f"{response.request.url} answered {response.status_code}: {response.text[:500]}")
+    return body
+
+
 def _xero_pages(xero: httpx.Client, route: str, envelope: str, **params: Any) -> list[dict[str, Any]]:
     rows, page = [], 1
     while True:
@@ -360,7 +416,7 @@ def table(rows: list[tuple[str, Tally]]) -> str:
     """The chaos table: one line per scenario and a total."""
     columns = (
         "scenario", "faults", "runs", "kills", "expiries", "day limits", "duplicates", "missing", "amount diffs",
-        "unlinked",
+        "unlinked", "strict refusals",
     )  # fmt: skip
     lines = [" | ".join(columns)]
     total = Tally()
@@ -371,9 +427,12 @@ def table(rows: list[tuple[str, Tally]]) -> str:
         total.kills_by_integration += tally.kills_by_integration
         total.amount_differences += tally.amount_differences
         total.unlinked += tally.unlinked
+        total.strict_violations += tally.strict_violations
     lines.append(" | ".join(map(str, ("total", *_numbers(total)))))
     by_integration = ", ".join(f"{name} {count}" for name, count in sorted(total.kills_by_integration.items()))
     lines.append(f"kills by integration: {by_integration or 'none'}")
+    timing = ", ".join(f"{name} {tally.seconds:.0f} s ({tally.stats_polls} stats polls)" for name, tally in rows)
+    lines.append(f"wall time: {timing}")
     return "\n".join(lines)
 
 
@@ -388,4 +447,5 @@ def _numbers(tally: Tally) -> tuple[int, ...]:
         tally.missing,
         tally.amount_differences,
         tally.unlinked,
+        tally.strict_violations,
     )

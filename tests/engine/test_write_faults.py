@@ -1,10 +1,12 @@
 """Every writing integration under Procore and Xero 5xx and lost answers on its writes.
 
-For each integration: its prerequisites run clean, then it runs once with a quarter of both
-sandboxes' requests failing with 500/503 and a quarter of successful writes losing their answer
-(504 after the write committed), then once more with the faults off. Afterwards nothing is
-pending, each record written is in the target exactly once and linked, and the two runs' counts
-add up to what reached the target. A third run writes nothing.
+For each integration of the registry: its prerequisites run clean, then it runs once with a
+quarter of both sandboxes' requests failing with 500/503 and a quarter of successful writes losing
+their answer (504 after the write committed), then once more with the faults off. Afterwards nothing
+is pending, each record written is in the target exactly once and linked, and the two runs' counts
+add up to what reached the target. A third run writes nothing. The attachment integrations get files
+on more documents first (the sandboxes' ``/_sandbox/attachments``), so that faults meet several of
+their writes, not the seed's one or two.
 """
 
 from __future__ import annotations
@@ -20,21 +22,26 @@ from tests.integrations.test_payments import pay_bills
 from trestle.cli import run_flow
 from trestle.db import make_engine
 from trestle.flows import get_flow
-from trestle.integrations import DEPENDS_ON, integration
+from trestle.integrations import DEPENDS_ON, integration, registry
 from trestle.integrations.direct_invoices import split_targets
 from trestle.models.store import LinkStore
 from trestle.models.tables import WriteIntent
 
-TARGET_OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "vendors": ("procore", ("vendors",)),
-    "projects": ("xero", ("tracking_options",)),
-    "cost_codes": ("xero", ("tracking_options",)),
-    "commitments": ("xero", ("purchase_orders",)),
-    "progress_claims": ("xero", ("invoices", "credit_notes")),
-    "payments": ("procore", ("contract_payments",)),
-    "direct_invoices": ("procore", ("direct_costs",)),
+TARGET_OBJECTS: dict[str, tuple[str, ...]] = {
+    "vendors": ("vendors",),
+    "projects": ("tracking_options",),
+    "cost_codes": ("tracking_options",),
+    "commitments": ("purchase_orders",),
+    "progress_claims": ("invoices", "credit_notes"),
+    "claim_attachments": ("invoice_attachments",),
+    "payments": ("contract_payments",),
+    "direct_invoices": ("direct_costs",),
+    "bill_attachments": ("direct_cost_attachments",),
 }
-"""Where each integration's records land: the sandbox and its ``/_sandbox/stats`` object counts."""
+"""Where each integration's records land: its target sandbox's ``/_sandbox/stats`` object counts
+(every integration of the registry must be here: the test is parametrised from the registry)."""
+MORE_FILES = {"claim_attachments": ("procore", 4), "bill_attachments": ("xero", 3)}
+"""Documents given files before an attachment integration runs: the sandbox, and how many more."""
 WRITE_METHODS = ("POST ", "PUT ", "PATCH ", "DELETE ")
 MATCHES_EXISTING = {"vendors", "projects", "cost_codes"}
 """Integrations that also link records already in the target (the others only create)."""
@@ -56,11 +63,23 @@ def prerequisites(name: str) -> list[str]:
     return [item for item in DEPENDS_ON if item in needed]
 
 
+def url_of(env: dict[str, str], system: str) -> str:
+    return env["TRESTLE_XERO_API_URL" if system == "xero" else "TRESTLE_PROCORE_API_URL"]
+
+
 def objects(env: dict[str, str], name: str) -> int:
-    system, keys = TARGET_OBJECTS[name]
-    url = env["TRESTLE_XERO_API_URL" if system == "xero" else "TRESTLE_PROCORE_API_URL"]
+    url = url_of(env, integration(name).target_system)
     counts = httpx.get(f"{url}/_sandbox/stats").json()["objects"]
-    return sum(counts.get(key, 0) for key in keys)
+    return sum(counts[key] for key in TARGET_OBJECTS[name])
+
+
+def faults_seen(env: dict[str, str]) -> int:
+    """5xx answers of both sandboxes so far (the fault injector's; their own rules never send them)."""
+    total = 0
+    for setting in ("TRESTLE_XERO_API_URL", "TRESTLE_PROCORE_API_URL"):
+        statuses = httpx.get(f"{env[setting]}/_sandbox/stats").json()["statuses"]
+        total += sum(int(statuses.get(status, 0)) for status in ("500", "503", "504"))
+    return total
 
 
 def linked_objects(store: LinkStore, entity: str) -> int:
@@ -89,7 +108,7 @@ def set_faults(env: dict[str, str], **faults: float) -> None:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("name", list(TARGET_OBJECTS))
+@pytest.mark.parametrize("name", list(registry()))
 def test_5xx_and_lost_answers_on_writes_never_write_twice(
     name: str, trestle_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -98,14 +117,20 @@ def test_5xx_and_lost_answers_on_writes_never_write_twice(
         run(before)
     if name == "payments":
         assert pay_bills(trestle_env, share=0.8, partial_share=0.3, seed=5)
+    if name in MORE_FILES:
+        system, documents = MORE_FILES[name]
+        filed = httpx.post(f"{url_of(trestle_env, system)}/_sandbox/attachments", json={"documents": documents})
+        assert filed.json() == {"documents": documents}, filed.text
     store = LinkStore(make_engine(trestle_env["TRESTLE_DATABASE_URL"]), "default")
     entity = integration(name).entity
     objects_before, links_before = objects(trestle_env, name), len(store.links(entity))
     linked_before = linked_objects(store, entity)
 
+    faults_before = faults_seen(trestle_env)
     set_faults(trestle_env, error_rate=0.25, lost_rate=0.25, seed=7)
     faulty = run(name)
     set_faults(trestle_env, error_rate=0.0, lost_rate=0.0)
+    assert faults_seen(trestle_env) > faults_before, "no fault met the faulty run: the test proves nothing"
     clean = run(name)
 
     with store.session() as session:

@@ -4,6 +4,9 @@ Procore's API deletes a subcontractor invoice only while it is the commitment's 
 (``DELETE /rest/v1.1/requisitions/{id}``), but a company admin can delete an approved one in the
 web app. This route plays that person: ``{"resource": "requisitions", "id": N}`` removes the
 record (and nothing else), so the API then answers 404 for it and its lists leave it out.
+
+``POST /_sandbox/attachments`` with ``{"documents": N}`` puts the seeded claim files on N more
+claims (:func:`trestle.sandbox.attachments_seed.seed_claim_attachments`).
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from ..attachments_seed import seed_claim_attachments
 from .routing import state_of
 
 router = APIRouter(include_in_schema=False)
@@ -31,3 +35,14 @@ async def simulate_delete_route(body: SimulateDelete, request: Request) -> Respo
     if table.pop(body.id, None) is None:
         return JSONResponse({"errors": f"no {body.resource} record {body.id}"}, status_code=404)
     return JSONResponse({"deleted": body.id, "resource": body.resource})
+
+
+class SeedAttachments(BaseModel):
+    documents: int = Field(ge=0, le=100)
+    """More claims to give the seeded files (the next eligible ones)."""
+
+
+@router.post("/_sandbox/attachments")
+async def seed_attachments_route(body: SeedAttachments, request: Request) -> Response:
+    """Put files on more seeded claims (the chaos suite's attachment writes); how many got them."""
+    return JSONResponse({"documents": seed_claim_attachments(state_of(request), body.documents)})

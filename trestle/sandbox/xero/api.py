@@ -53,6 +53,9 @@ def object_counts(state: XeroState) -> dict[str, int]:
         "invoices": len(state.invoices),
         "credit_notes": len(state.credit_notes),
         "purchase_orders": len(state.purchase_orders),
+        "invoice_attachments": sum(
+            len(invoice.get(attachments.ATTACHMENTS_KEY) or []) for invoice in state.invoices.values()
+        ),
         "payments": len(state.payments),
         "accounts": len(state.accounts),
         "tax_rates": len(state.tax_rates),

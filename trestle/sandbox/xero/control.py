@@ -6,6 +6,9 @@ in part (half of what is due, rounded to cents), from the bank account 090.
 
 ``POST /_sandbox/rate-limits/day`` with ``{"day_remaining": N}`` leaves N calls in the day's
 budget (``null`` goes back to the normal day window); see :mod:`trestle.sandbox.xero.limits`.
+
+``POST /_sandbox/attachments`` with ``{"documents": N}`` puts the seeded bill files on N more bills
+(:func:`trestle.sandbox.attachments_seed.seed_bill_attachments`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from decimal import Decimal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from trestle.sandbox.attachments_seed import seed_bill_attachments
 from trestle.sandbox.xero.payments import create_payment
 from trestle.sandbox.xero.seed import BANK_ACCOUNT_CODE
 from trestle.sandbox.xero.state import Record, XeroState
@@ -87,3 +91,14 @@ async def day_budget_route(body: DayBudget, request: Request) -> Response:
     """Control-plane way to make Xero's daily limit run out after N more calls."""
     request.app.state.xero_limiter.set_day_remaining(body.day_remaining)
     return json_response({"day_remaining": body.day_remaining})
+
+
+class SeedAttachments(BaseModel):
+    documents: int = Field(ge=0, le=100, description="more bills to give the seeded files (next eligible ones)")
+
+
+@router.post("/_sandbox/attachments")
+async def seed_attachments_route(body: SeedAttachments, request: Request) -> Response:
+    """Control-plane way to put files on more seeded bills (the chaos suite's attachment writes)."""
+    filed = seed_bill_attachments(request.app.state.xero, body.documents)
+    return json_response({"documents": filed})
