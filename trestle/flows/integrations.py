@@ -73,7 +73,8 @@ def integration_task(name: str) -> Task[..., State]:
 
     run_in_night.__doc__ = cls.summary
     run_in_night.__name__ = run_in_night.__qualname__ = f"{name}_task"
-    return task(name=name.replace("_", "-"), description=cls.summary, cache_policy=NO_CACHE, persist_result=False)(
+    shown = name.replace("_", "-")
+    return task(name=shown, task_run_name=shown, description=cls.summary, cache_policy=NO_CACHE, persist_result=False)(
         run_in_night
     )
 

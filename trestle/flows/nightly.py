@@ -18,7 +18,7 @@ from typing import Any
 from prefect import State, flow
 from prefect.states import Completed
 
-from trestle.flows.common import execute, final_state, report_of
+from trestle.flows.common import execute, final_state, report_of, summaries_in_background
 from trestle.flows.guard import superseded_reason
 from trestle.flows.integrations import integration_task
 from trestle.integrations import integration, registry
@@ -55,23 +55,24 @@ def nightly_flow(
     # a dry night's integrations see the links the ones before would have made; all share one token,
     # one client and the reads that cannot change tonight (a project's cost codes, contacts)
     with shared_planned_links(), night_scope():
-        for name in [name for name in known if name in wanted]:
-            broken = [dep for dep in known[name].depends_on if dep in failed]
-            if broken:
-                reports.append(_skipped(name, broken, dry_run))
-                failed.add(name)
-                continue
-            state = integration_task(name)(
-                dry_run=dry_run, full_refresh=full_refresh, pair=settings.pair, return_state=True
-            )
-            report = report_of(state)
-            if report is None:
-                reports.append(_crashed(name, state, dry_run))
-                failed.add(name)
-                continue
-            reports.extend(report.integrations)
-            if any(item.outcome == "failed" for item in report.integrations):
-                failed.add(name)
+        with summaries_in_background():  # one integration's artifacts go out while the next runs
+            for name in [name for name in known if name in wanted]:
+                broken = [dep for dep in known[name].depends_on if dep in failed]
+                if broken:
+                    reports.append(_skipped(name, broken, dry_run))
+                    failed.add(name)
+                    continue
+                state = integration_task(name)(
+                    dry_run=dry_run, full_refresh=full_refresh, pair=settings.pair, return_state=True
+                )
+                report = report_of(state)
+                if report is None:
+                    reports.append(_crashed(name, state, dry_run))
+                    failed.add(name)
+                    continue
+                reports.extend(report.integrations)
+                if any(item.outcome == "failed" for item in report.integrations):
+                    failed.add(name)
         summary = execute("nightly", [], dry_run=dry_run, notify=notify, settings=settings, before=reports)
     return final_state(summary)
 
