@@ -2,7 +2,9 @@
 
 It measures, with the limits off unless a row says otherwise (seed 7, as the issue's figures):
 
-1. small, medium and large: a first nightly on freshly seeded sandboxes and a quiet second one;
+1. small, medium and large: a first nightly on freshly seeded sandboxes and a quiet second one
+   (against Prefect's temporary server, as ``trestle run`` runs them), then for medium a first
+   nightly against a running Prefect server (as deployments run under ``trestle up``);
 2. medium with the real limits on a 10× and a 60× clock: the nightly chain up to commitments, the
    progress-claims flow (Trestle), then the same bills sent by the per-record script of
    :mod:`bench.per_record` on sandboxes reset to the same point.
