@@ -9,8 +9,10 @@ time. The nightly flow runs in this process exactly as ``trestle run nightly --n
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ class NightMeasurement:
     objects_after: dict[str, dict[str, int]]
     integrations: dict[str, dict[str, Any]]  # the summary's per-integration entries
     task_runs: int
+    prefect_seconds: float | None = None  # Prefect's engines on the night's thread (see _PrefectMeter)
     empty_task_runs: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -80,6 +83,7 @@ class NightMeasurement:
             "calls": {system: self.calls(system) for system in SYSTEMS},
             "writes": {system: self.writes(system) for system in SYSTEMS},
             "task_runs": self.task_runs,
+            "prefect_seconds": None if self.prefect_seconds is None else round(self.prefect_seconds, 3),
             "routes": self.routes,
             "objects_before": self.objects_before,
             "objects_after": self.objects_after,
@@ -91,35 +95,89 @@ def _is_token_route(route: str) -> bool:
     return route.endswith("/connect/token") or route.endswith("/oauth/token")
 
 
-class _TaskRunCounter:
-    """Counts Prefect task runs started in this process while it is active (task names kept)."""
+class _PrefectMeter:
+    """Counts the Prefect task runs started in this process while active (task names kept) and
+    the seconds Prefect's engines spend on this thread outside the flow's and tasks' own code.
+
+    A task run's engine seconds are its whole call (``run_task``) minus its function's
+    (``call_task_fn``); a nested task's call is inside its parent's function, so the sums do not
+    overlap. Runs on other threads (an integration's artifacts, published in the background) are
+    counted but not timed: they are off the night's critical path.
+    """
 
     def __init__(self) -> None:
         self.names: Counter[str] = Counter()
-        self._original: Any = None
+        self.task_calls = 0.0
+        self.task_bodies = 0.0
+        self.flow_body = 0.0
+        self._originals: dict[str, Any] = {}
 
-    def __enter__(self) -> _TaskRunCounter:
+    def __enter__(self) -> _PrefectMeter:
+        import prefect.task_engine as task_engine
+        from prefect.flow_engine import FlowRunEngine
         from prefect.task_engine import SyncTaskRunEngine
 
-        original = SyncTaskRunEngine.begin_run
-        counter = self
+        meter, main = self, threading.main_thread()
+        begin_run, call_task_fn = SyncTaskRunEngine.begin_run, SyncTaskRunEngine.call_task_fn
+        run_task, call_flow_fn = task_engine.run_task, FlowRunEngine.call_flow_fn
+        self._originals = {"begin_run": begin_run, "call_task_fn": call_task_fn, "run_task": run_task}
+        self._originals["call_flow_fn"] = call_flow_fn
+        depth = [0]  # flow bodies: only the outermost one is timed
 
-        def begin_run(engine: Any, *args: Any, **kwargs: Any) -> Any:
-            counter.names[str(getattr(engine.task, "name", "?"))] += 1
-            return original(engine, *args, **kwargs)
+        def timed(add: Callable[[float], None], call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread() is not main:
+                return call(*args, **kwargs)
+            started = time.perf_counter()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                add(time.perf_counter() - started)
 
-        self._original = original
-        SyncTaskRunEngine.begin_run = begin_run  # type: ignore[method-assign]
+        def add_call(seconds: float) -> None:
+            meter.task_calls += seconds
+
+        def add_body(seconds: float) -> None:
+            meter.task_bodies += seconds
+
+        def add_flow(seconds: float) -> None:
+            meter.flow_body += seconds
+
+        def counted_begin_run(engine: Any, *args: Any, **kwargs: Any) -> Any:
+            meter.names[str(getattr(engine.task, "name", "?"))] += 1
+            return begin_run(engine, *args, **kwargs)
+
+        def timed_flow(engine: Any) -> Any:
+            depth[0] += 1
+            try:
+                if depth[0] > 1:
+                    return call_flow_fn(engine)
+                return timed(add_flow, call_flow_fn, engine)
+            finally:
+                depth[0] -= 1
+
+        SyncTaskRunEngine.begin_run = counted_begin_run  # type: ignore[method-assign]
+        SyncTaskRunEngine.call_task_fn = lambda engine, *a, **k: timed(add_body, call_task_fn, engine, *a, **k)  # type: ignore[method-assign]
+        task_engine.run_task = lambda *a, **k: timed(add_call, run_task, *a, **k)
+        FlowRunEngine.call_flow_fn = timed_flow  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        import prefect.task_engine as task_engine
+        from prefect.flow_engine import FlowRunEngine
         from prefect.task_engine import SyncTaskRunEngine
 
-        SyncTaskRunEngine.begin_run = self._original  # type: ignore[method-assign]
+        SyncTaskRunEngine.begin_run = self._originals["begin_run"]  # type: ignore[method-assign]
+        SyncTaskRunEngine.call_task_fn = self._originals["call_task_fn"]  # type: ignore[method-assign]
+        task_engine.run_task = self._originals["run_task"]
+        FlowRunEngine.call_flow_fn = self._originals["call_flow_fn"]  # type: ignore[method-assign]
 
     @property
     def total(self) -> int:
         return sum(self.names.values())
+
+    def engine_seconds(self, wall: float) -> float:
+        """Prefect's seconds on this thread: around the flow's body, plus each task run's engine."""
+        return (wall - self.flow_body) + (self.task_calls - self.task_bodies)
 
 
 def measure_night(label: str, sandboxes: SandboxProcess) -> NightMeasurement:
@@ -129,7 +187,7 @@ def measure_night(label: str, sandboxes: SandboxProcess) -> NightMeasurement:
 
     before = sandboxes.stats()
     started = time.perf_counter()
-    with _TaskRunCounter() as tasks:
+    with _PrefectMeter() as tasks:
         summary = run_flow(get_flow("nightly"), notify=False)
     wall = time.perf_counter() - started
     after = sandboxes.stats()
@@ -150,6 +208,7 @@ def measure_night(label: str, sandboxes: SandboxProcess) -> NightMeasurement:
         objects_after={system: dict(after[system]["objects"]) for system in SYSTEMS},
         integrations=dict(summary.get("integrations", {})),
         task_runs=tasks.total,
+        prefect_seconds=tasks.engine_seconds(wall),
     )
 
 

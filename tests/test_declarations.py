@@ -14,7 +14,7 @@ import trestle.integrations as integrations_package
 from trestle.cli import main
 from trestle.deployments.catalog import deployments, integration_entrypoint
 from trestle.flows import flow_names, get_flow
-from trestle.flows.integrations import integration_flow
+from trestle.flows.integrations import integration_flow, integration_task
 from trestle.integrations import DeclarationError, dependency_order, names, per_project, registry
 from trestle.settings import SyncSettings
 from trestle.spec import DOCS_PATH, spec_markdown
@@ -158,6 +158,7 @@ def toy_integration(tmp_path: Path) -> Iterator[str]:
         sys.modules.pop("trestle.integrations.toy_widgets", None)
         registry.cache_clear()
         integration_flow.cache_clear()
+        integration_task.cache_clear()
 
 
 def test_a_new_integration_is_one_module(toy_integration: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -88,7 +88,7 @@ def _overview() -> str:
     order = ", ".join(f"`{name}`" for name in registry())
     project = ", ".join(f"`{name}`" for name in per_project())
     return (
-        f"The **nightly** flow runs the integrations in `TRESTLE_SYNC_INTEGRATIONS` (default: all) as subflows, "
+        f"The **nightly** flow runs the integrations in `TRESTLE_SYNC_INTEGRATIONS` (default: all), one task run each, "
         f"each after the ones it depends on: {order}. A failed integration skips those that depend on it, not the "
         f"others; one summary email covers the night, a section per integration.\n\n"
         f"The **single-project** flow (`project_number`) finds the project by number, links it whatever its stage, "

@@ -137,10 +137,11 @@ def _served_when_polled(up: Up, timeout: float = 60) -> dict[str, dict[str, Any]
         time.sleep(1)
 
 
-def _subflow_runs(up: Up, flow_run_id: str) -> dict[str, dict[str, Any]]:
-    """The subflow runs of a flow run, by run name."""
-    body = {"flow_runs": {"parent_flow_run_id": {"any_": [flow_run_id]}}}
-    return {run["name"]: run for run in up.api("POST", "/flow_runs/filter", json=body)}
+def _integration_runs(up: Up, flow_run_id: str) -> dict[str, dict[str, Any]]:
+    """The task runs of a nightly flow run that are its integrations, by integration name."""
+    shown = {name.replace("_", "-"): name for name in REGISTRY}
+    body = {"flow_runs": {"id": {"any_": [flow_run_id]}}, "task_runs": {"name": {"any_": list(shown)}}}
+    return {shown[run["name"]]: run for run in up.api("POST", "/task_runs/filter", json=body)}
 
 
 def _artifacts(up: Up, flow_run_ids: list[str]) -> list[dict[str, Any]]:
@@ -181,7 +182,7 @@ def test_up_serves_every_catalog_deployment_with_its_schedule_and_defaults(up: U
     assert pool["type"] == "process"
 
 
-def test_nightly_run_from_the_api_completes_with_artifacts_for_it_and_its_subflows(
+def test_nightly_run_from_the_api_completes_with_artifacts_for_it_and_each_integration(
     up: Up, nightly_run: dict[str, Any]
 ) -> None:
     assert nightly_run["state_type"] == "COMPLETED", f"{nightly_run['state']}\n{up.serve_log()}"
@@ -189,20 +190,26 @@ def test_nightly_run_from_the_api_completes_with_artifacts_for_it_and_its_subflo
     artifacts = _artifacts(up, [nightly_run["id"]])
     markdown = [item for item in artifacts if item["type"] == "markdown"]
     tables = {item["key"]: item for item in artifacts if item["type"] == "table"}
-    assert [item["key"] for item in markdown] == ["trestle-nightly-summary"], artifacts
-    assert set(tables) == {"trestle-nightly-integrations", "trestle-nightly-records"}, artifacts
-    assert all(title in markdown[0]["data"] for title in titles), markdown[0]["data"][:2000]
+    stems = ["nightly", *(name.replace("_", "-") for name in REGISTRY)]
+    assert sorted(item["key"] for item in markdown) == sorted(f"trestle-{stem}-summary" for stem in stems), artifacts
+    assert set(tables) == {f"trestle-{stem}-{kind}" for stem in stems for kind in ("integrations", "records")}
+    night = next(item["data"] for item in markdown if item["key"] == "trestle-nightly-summary")
+    assert all(title in night for title in titles), night[:2000]
     data = tables["trestle-nightly-integrations"]["data"]
     rows = json.loads(data) if isinstance(data, str) else data
     assert [row["integration"] for row in rows] == titles
     assert all(row["outcome"] != "failed" for row in rows), rows
 
-    subflows = _subflow_runs(up, nightly_run["id"])
-    assert len(subflows) == len(REGISTRY), subflows
-    assert all(run["state_type"] == "COMPLETED" for run in subflows.values()), subflows
-    keys = {item["key"] for item in _artifacts(up, [run["id"] for run in subflows.values()])}
-    for name in REGISTRY:
+    runs = _integration_runs(up, nightly_run["id"])
+    assert set(runs) == set(REGISTRY), runs
+    assert all(run["state_type"] == "COMPLETED" for run in runs.values()), runs
+    # each integration's own artifacts hang from its task run (published by its summary task beneath it)
+    mine = {"flow_runs": {"id": {"any_": [nightly_run["id"]]}}, "limit": 200}
+    summaries = up.api("POST", "/task_runs/filter", json={**mine, "task_runs": {"name": {"like_": "summary-"}}})
+    parent_of = {run["id"]: {item["id"] for item in run["task_inputs"].get("__parents__", [])} for run in summaries}
+    for name, run in runs.items():
         stem = f"trestle-{name.replace('_', '-')}"
+        keys = {item["key"] for item in artifacts if run["id"] in parent_of.get(item["task_run_id"], set())}
         assert {f"{stem}-summary", f"{stem}-integrations"} <= keys, f"{name}: {sorted(k for k in keys if k)}"
 
     latest = up.api(
@@ -257,8 +264,8 @@ def test_ui_shows_the_deployments_and_the_nightly_runs_artifacts(
     names = [spec.name for spec in deployment_specs()]
     pages.append(("deployments.png", f"{base}/deployments?limit=25", names, 1000))
     run_url = f"{base}/runs/flow-run/{nightly_run['id']}"
-    subflows = _subflow_runs(up, nightly_run["id"])
-    pages.append(("flow-run.png", f"{run_url}?tab=SubflowRuns", [nightly_run["name"], *subflows], 1500))
+    # the tab lists the newest task runs first (a page of them): the night's own summary is among them
+    pages.append(("flow-run.png", f"{run_url}?tab=TaskRuns", [nightly_run["name"], "summary-nightly"], 1500))
     pages.append(
         (
             "flow-run-artifacts.png",
@@ -281,11 +288,10 @@ def test_ui_shows_the_deployments_and_the_nightly_runs_artifacts(
 
 def test_runs_send_their_logs_to_the_prefect_ui(up: Up, nightly_run: dict[str, Any]) -> None:
     """The README's "Logs shows each step": the run page's Logs tab has Prefect's INFO records."""
-    run_ids = [nightly_run["id"], *(run["id"] for run in _subflow_runs(up, nightly_run["id"]).values())]
-    body = {"logs": {"flow_run_id": {"any_": run_ids}, "level": {"ge_": 20}}, "limit": 200}
+    body = {"logs": {"flow_run_id": {"any_": [nightly_run["id"]]}, "level": {"ge_": 20}}, "limit": 200}
     messages = [item["message"] for item in up.api("POST", "/logs/filter", json=body)]
     assert any(message.startswith("Beginning flow run") for message in messages), (
-        f"the nightly run and its subflows sent {len(messages)} log records at INFO or above: {messages[:5]}"
+        f"the nightly run sent {len(messages)} log records at INFO or above: {messages[:5]}"
     )
 
 

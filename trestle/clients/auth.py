@@ -40,6 +40,7 @@ from trestle.clients.errors import (
     excerpt,
     remember_secrets,
 )
+from trestle.clients.tls import tls_context
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +168,9 @@ class _OAuthTokenClient:
         self.system = system or _system_for(token_url)
         self.clock = clock
         remember_secrets(client_secret)
-        self._http = httpx.Client(transport=transport, timeout=httpx.Timeout(timeout, connect=min(timeout, 4.0)))
+        self._http = httpx.Client(
+            transport=transport, timeout=httpx.Timeout(timeout, connect=min(timeout, 4.0)), verify=tls_context()
+        )
 
     def request_tokens(self, form: dict[str, str], *, previous_refresh: str | None = None) -> TokenSet:
         secrets = (self._client_secret, form.get("refresh_token"))

@@ -44,6 +44,7 @@ from trestle.clients.errors import (
 )
 from trestle.clients.pacing import ApiUsage, NoPacing, RateLimitPacer
 from trestle.clients.paging import Paginator
+from trestle.clients.tls import tls_context
 from trestle.jsonable import exact_number
 from trestle.timeutil import to_utc
 
@@ -154,7 +155,11 @@ class RestClient:
         if not isinstance(timeout, httpx.Timeout):
             timeout = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
         self._http = httpx.Client(
-            base_url=self.base_url, transport=transport, timeout=timeout, headers={"User-Agent": user_agent}
+            base_url=self.base_url,
+            transport=transport,
+            timeout=timeout,
+            headers={"User-Agent": user_agent},
+            verify=tls_context(),
         )
 
     def __enter__(self) -> RestClient:

@@ -49,10 +49,12 @@ def superseded_reason(grace: timedelta = DEFAULT_GRACE) -> str | None:
     """Why this flow run should not work (it is a late run with a newer one due), or None."""
     try:
         from prefect.client.orchestration import get_client
-        from prefect.runtime import deployment, flow_run
+        from prefect.context import FlowRunContext
 
-        deployment_id, run_id = deployment.id, flow_run.id
-        scheduled = flow_run.scheduled_start_time
+        # The run's own record, already in memory: ``prefect.runtime.deployment.id`` would read
+        # the flow run back from the API for every run outside a deployment (about 0.15 s each).
+        run = FlowRunContext.get().flow_run  # type: ignore[union-attr]
+        deployment_id, run_id, scheduled = run.deployment_id, run.id, run.expected_start_time  # type: ignore[union-attr]
     except Exception:  # outside a Prefect run: nothing to guard
         return None
     if not deployment_id or not scheduled:
