@@ -48,10 +48,11 @@ def unchanged_stamp(current: Callable[[], str]) -> Blocker:
     return lambda details: details.get(STAMP) is not None and details.get(STAMP) == current()
 
 
-def still_unlinked(key: str, linked: Callable[[Any], object]) -> Blocker:
-    """Blocked while ``details[key]`` names something ``linked`` finds nothing for (none named:
-    the record itself must change)."""
-    return lambda details: details.get(key) is None or not linked(details[key])
+def still_unlinked(key: str, linked: Callable[[Any], object], *, unnamed_blocks: bool = True) -> Blocker:
+    """Blocked while ``details[key]`` names something ``linked`` finds nothing for. With nothing
+    named, the record itself must change (``unnamed_blocks``), or — for issues raised before the
+    detail was recorded — it is re-read."""
+    return lambda details: unnamed_blocks if details.get(key) is None else not linked(details[key])
 
 
 def to_recheck(
