@@ -54,8 +54,12 @@ commitment that is sent and per approved change order on it, and 1 cost code lis
 with commitments to send, plus 1 Xero write per 50 purchase orders. Incremental run: the same 3
 list calls per project (answers hold only what changed), 1 list of approved change orders per
 project with a commitment to send, 1 show per changed commitment to send and per approved change
-order on it, 1 or 2 Procore lists (by id) per project whose change orders changed on commitments
-that did not, 1 Procore list per (project, kind) for re-read commitments with open issues, and,
+order on it (a commitment or change order the overlap window returns at the version a run settled
+is left out, :mod:`trestle.models.seen`), 1 or 2 Procore lists (by id) per project whose change
+orders changed on commitments that did not, 1 Procore list per (project, kind) for re-read
+commitments with open issues not listed tonight — only those whose blocker may have gone
+(:mod:`trestle.integrations.recheck`: the vendor or project now linked, the cost codes' links
+changed; never for not approved, no lines, a zero or negative total, which wait for a change) — and,
 only when some purchase order must change, one paged Xero list per status that rule needs
 (BILLED for updates, also DELETED when change orders arrive, AUTHORISED and BILLED for deletes).
 """
