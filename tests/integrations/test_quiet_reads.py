@@ -104,6 +104,8 @@ def test_a_claim_blocked_on_its_vendor_is_rechecked_only_once_the_vendor_is_link
     assert quiet_calls[REQUISITIONS] == projects, "each project's claims once, no re-read of the blocked ones"
     assert quiet_calls["GET /rest/v1.0/cost_codes"] == 0, "nothing is mapped while every claim is blocked"
     assert len(store(trestle_env).open_issues(integration="progress_claims")) == len(issues), "the issues stay open"
+    named = run("progress_claims", records=[issues[0].record_id])
+    assert named["outcome"] != "failed" and named["skipped"] == 1, "a claim named by id is read whatever its issue"
 
     run("vendors")
     fixed, fixed_calls = calls_during(trestle_env, lambda: run("progress_claims"))

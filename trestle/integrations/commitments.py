@@ -73,7 +73,7 @@ from decimal import Decimal
 from typing import Any
 
 from trestle.clients.procore import CommitmentKind
-from trestle.integrations import change_orders
+from trestle.integrations import change_orders, recheck
 from trestle.integrations.change_orders import ChangeOrderReader
 from trestle.integrations.lookups import COMMITMENT, COST_CODE, Lookups
 from trestle.integrations.recheck import STAMP, links_stamp, record_only, still_unlinked, to_recheck, unchanged_stamp
@@ -372,7 +372,7 @@ class CommitmentsIntegration(Integration):
         return records
 
     def _to_recheck(self, ids: Sequence[str]) -> list[str]:
-        if self.ctx.dry_run or self.ctx.options.full_refresh:
+        if not recheck.applies(self.ctx):
             return list(ids)
         issues = self.ctx.store.open_issues(integration=self.name, entity=self.entity)
         cost_codes = self.lookups.links(COST_CODE)

@@ -47,6 +47,7 @@ from functools import partial
 from typing import Any
 
 from trestle.clients.errors import OutcomeUnknownError, RetriableApiError, TransportError
+from trestle.integrations import recheck
 from trestle.integrations.claim_bills import ClaimBills
 from trestle.integrations.direct_cost_writer import DirectCostWriter, format_target, parse_target, part_key
 from trestle.integrations.lookups import COST_CODE, DIRECT_COST, PROGRESS_CLAIM, Lookups, money
@@ -221,7 +222,7 @@ class DirectInvoicesIntegration(Integration):
         return [record for invoice in self._read(ids=wanted) if (record := self._record(invoice)) is not None]
 
     def _to_recheck(self, ids: Sequence[str]) -> list[str]:
-        if self.ctx.dry_run or self.ctx.options.full_refresh:
+        if not recheck.applies(self.ctx):
             return list(ids)
         issues = self.ctx.store.open_issues(integration=self.name, entity=self.entity)
         cost_codes = self.lookups.links(COST_CODE)

@@ -70,6 +70,7 @@ from typing import Any
 from trestle.batching import chunked
 from trestle.clients.procore import CommitmentKind
 from trestle.clients.xero_batch import BatchResult
+from trestle.integrations import recheck
 from trestle.integrations.lookups import COST_CODE, PROGRESS_CLAIM, VENDOR, Lookups, money
 from trestle.integrations.recheck import STAMP, links_stamp, record_only, still_unlinked, to_recheck, unchanged_stamp
 from trestle.models.procore import Commitment, CostCode, Requisition, RequisitionItem
@@ -288,7 +289,7 @@ class ProgressClaimsIntegration(Integration):
         return self._records(found) + self._gone_records(sorted(wanted))
 
     def _to_recheck(self, ids: Sequence[str]) -> list[str]:
-        if self.ctx.dry_run or self.ctx.options.full_refresh:
+        if not recheck.applies(self.ctx):
             return list(ids)
         issues = self.ctx.store.open_issues(integration=self.name, entity=self.entity)
         cost_codes = self.lookups.links(COST_CODE)

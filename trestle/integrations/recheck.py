@@ -21,15 +21,24 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trestle.models.store import LinkRow
+
+if TYPE_CHECKING:
+    from trestle.tasks.context import RunContext
 
 STAMP = "links_stamp"
 """The issue detail holding :func:`links_stamp` of the links its blocker depends on."""
 
 Blocker = Callable[[dict[str, Any]], bool]
 """Given an issue's details: True while its blocker is certainly still there."""
+
+
+def applies(ctx: RunContext) -> bool:
+    """Whether this run filters its re-checks: not a dry run (it shows everything), a full refresh
+    or a run of named records (``--record``: those are read whatever their issues say)."""
+    return not (ctx.dry_run or ctx.options.full_refresh or ctx.options.record_ids is not None)
 
 
 def links_stamp(links: Iterable[LinkRow]) -> str:
