@@ -16,6 +16,18 @@ Narrowest readings, written down here because they decide the figure:
   written. Claims need the commitments only to label themselves; those are the same lists the
   commitments integration reads, so they are counted once.
 - Payment terms of the contacts a claim goes to come from the one contacts read vendors make.
+- Change orders: Procore lists them per project only (``/projects/{id}/commitment_change_orders``)
+  and an approval does not move the commitment's ``updated_at`` (the reading in
+  ``trestle.integrations.change_orders``), so one list per linked project every night.
+- A project's list of subcontractor invoices at 1,000 a page is one call, whether whole or changed
+  only; its whole list serves progress claims (changed claims, deletion check) and claim
+  attachments (Procore does not say a new file moves a claim's ``updated_at``) alike: one term.
+- Progress claims' deletion check of bills is the same Xero read as direct invoices' changed bills
+  (both ``ACCPAY``, modified since): counted once. Its credit-note check is not counted (the night's
+  data does not say whether a linked claim is a credit note): the floor errs low.
+- Bill attachments: Xero does not say a new file moves a bill's ``UpdatedDateUTC``, so the linked
+  bills' ``HasAttachments`` are read every night (at the biggest page) and the files listed of at
+  least one bill when any has files.
 - Xero takes 50 documents per batch write (``trestle.clients.xero_batch.BATCH_SIZE``, the size
   Xero's documentation recommends), a tracking option one call each (no batch endpoint), Procore's
   vendor sync 1,000 per call and a direct cost or contract payment one call each.
@@ -81,9 +93,11 @@ def floor_terms(night: NightMeasurement) -> list[Term]:
         Term("procore", "cost_codes", "standard cost code lists + codes", 2),
         Term("xero", "cost_codes", "tracking options written", night.written("cost_codes")),
     ]
-    # commitments: two lists per project, one show per commitment written, purchase orders in batches
+    # commitments: two lists and a change-order list per project, one show per commitment written,
+    # purchase orders in batches
     terms += [
         Term("procore", "commitments", "work orders + purchase orders per project", 2 * projects),
+        Term("procore", "commitments", "change orders per project", projects),
         Term("procore", "commitments", "shows of commitments written", night.written("commitments")),
         Term("xero", "commitments", "purchase orders written", batches(night.written("commitments"), XERO_BATCH)),
     ]
@@ -93,7 +107,7 @@ def floor_terms(night: NightMeasurement) -> list[Term]:
     claims_updated = int(night.integrations.get("progress_claims", {}).get("updated", 0))
     claims_written = night.written("progress_claims")
     terms += [
-        Term("procore", "progress_claims", "requisitions per project", projects),
+        Term("procore", "progress_claims", "requisitions per project (shared with claim attachments)", projects),
         Term("procore", "progress_claims", "project cost codes (shared)", projects if claims_written else 0),
         Term("xero", "progress_claims", "bills written", batches(bills + claims_updated, XERO_BATCH)),
         Term("xero", "progress_claims", "credit notes written", batches(notes, XERO_BATCH)),
@@ -105,6 +119,14 @@ def floor_terms(night: NightMeasurement) -> list[Term]:
         Term("xero", "direct_invoices", "bills changed", 1),
         Term("procore", "direct_invoices", "direct costs created", direct_created),
         Term("procore", "direct_invoices", "direct costs updated (sync)", batches(direct_updated, PROCORE_SYNC_BATCH)),
+    ]
+    # bill attachments: the linked bills' HasAttachments, then the files of each bill that has some
+    # (counted only when it found files: the night's data does not say whether bills are linked)
+    bill_files = night.integrations.get("bill_attachments", {})
+    with_files = sum(int(bill_files.get(key, 0)) for key in ("created", "updated", "unchanged", "skipped", "failed"))
+    terms += [
+        Term("xero", "bill_attachments", "linked bills re-read", 1 if with_files else 0),
+        Term("xero", "bill_attachments", "files of bills with attachments", 1 if with_files else 0),
     ]
     # payments: the changed Xero payments; one Procore call per contract payment
     terms += [

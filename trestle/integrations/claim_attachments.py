@@ -3,9 +3,11 @@
 Picked up: the ``attachments`` (id, url, filename, content_type; in every view of
 ``GET /rest/v1.1/requisitions``) of the claims of linked projects that ``progress_claims`` wrote
 as a bill (a ``progress_claim`` link to an ``ACCPAY`` document). Supplier credit notes are not
-read (Trestle writes no attachment operation for them). Every run reads each linked project's
-claims once (attachments can be added to a claim at any time, and Procore says nothing of whether
-that moves its ``updated_at``), then writes only files not linked yet: one record per attachment,
+read (Trestle writes no attachment operation for them). Every run looks at each linked project's
+claims (attachments can be added to a claim at any time, and Procore says nothing of whether
+that moves its ``updated_at``) — in a nightly, the list progress claims read that night, so no call
+of its own; a project none of whose claims became a bill is not looked at — then writes only files
+not linked yet: one record per attachment,
 linked Procore attachment id ↔ Xero AttachmentID.
 
 Written one file at a time: downloaded from its pre-signed ``url`` (no token sent) into a spooled
@@ -26,6 +28,7 @@ Xero's maximum of 10 attachments (``claim_attachment.too_many``).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -52,6 +55,7 @@ CLAIM_ATTACHMENT = "claim_attachment"
 TOO_LARGE, TOO_MANY = f"{CLAIM_ATTACHMENT}.too_large", f"{CLAIM_ATTACHMENT}.too_many"
 BILL = "ACCPAY"
 DEFAULT_MIME_TYPE = "application/octet-stream"
+_PROJECT_URL = re.compile(r"/(\d+)/project/")
 
 
 class ClaimAttachmentsIntegration(Integration):
@@ -121,13 +125,33 @@ class ClaimAttachmentsIntegration(Integration):
 
     # ------------------------------------------------------------------ fetch
     def fetch(self, since: datetime | None) -> Iterator[Page]:
+        """The files of every linked project's claims that became bills; the claims come from the
+        night's list of each project (read by progress claims, :meth:`Lookups.project_requisitions`),
+        and a project none of whose claims became a bill is not read at all."""
+        billed = self._projects_with_bills()
         for project_id in self.lookups.integrated_project_ids():
+            if project_id not in billed:
+                continue
             records = [
                 record
-                for requisition in self.ctx.procore.iter_requisitions(project_id)
+                for requisition in self.lookups.project_requisitions(project_id)
                 for record in self._records(requisition)
             ]
             yield Page(records)
+
+    def _projects_with_bills(self) -> set[int]:
+        """Projects with a claim written as a bill: its ``Url`` names the project (see progress claims)."""
+        projects: set[int] = set()
+        for link in self.lookups.links(PROGRESS_CLAIM):
+            payload = link.last_payload or {}
+            if payload.get("Type", BILL) != BILL:
+                continue
+            url = str(payload.get("Url") or "")
+            project_id = _project_in_url(url)
+            if project_id is None or self.ctx.links.procore_requisition(project_id, link.procore_id) != url:
+                return set(self.lookups.integrated_project_ids())  # cannot tell: read them all
+            projects.add(project_id)
+        return projects
 
     def fetch_by_ids(self, ids: Sequence[str]) -> list[Record]:
         wanted = set(ids)
@@ -254,6 +278,12 @@ class ClaimAttachmentsIntegration(Integration):
         link = self.lookups.procore_record_for(self.entity, target_id)
         bill_id = (link.last_payload or {}).get("InvoiceID") if link else None
         return self.ctx.links.xero_bill(str(bill_id)) if bill_id else None
+
+
+def _project_in_url(url: str) -> int | None:
+    """The project id in a Procore requisition page link (``/<project id>/project/commitments/...``)."""
+    match = _PROJECT_URL.search(url)
+    return int(match.group(1)) if match else None
 
 
 def _is_guid(value: str) -> bool:

@@ -54,8 +54,12 @@ commitment that is sent and per approved change order on it, and 1 cost code lis
 with commitments to send, plus 1 Xero write per 50 purchase orders. Incremental run: the same 3
 list calls per project (answers hold only what changed), 1 list of approved change orders per
 project with a commitment to send, 1 show per changed commitment to send and per approved change
-order on it, 1 or 2 Procore lists (by id) per project whose change orders changed on commitments
-that did not, 1 Procore list per (project, kind) for re-read commitments with open issues, and,
+order on it (a commitment or change order the overlap window returns at the version a run settled
+is left out, :mod:`trestle.models.seen`), 1 or 2 Procore lists (by id) per project whose change
+orders changed on commitments that did not, 1 Procore list per (project, kind) for re-read
+commitments with open issues not listed tonight — only those whose blocker may have gone
+(:mod:`trestle.integrations.recheck`: the vendor or project now linked, the cost codes' links
+changed; never for not approved, no lines, a zero or negative total, which wait for a change) — and,
 only when some purchase order must change, one paged Xero list per status that rule needs
 (BILLED for updates, also DELETED when change orders arrive, AUTHORISED and BILLED for deletes).
 """
@@ -69,9 +73,10 @@ from decimal import Decimal
 from typing import Any
 
 from trestle.clients.procore_commitments import CommitmentKind
-from trestle.integrations import change_orders
+from trestle.integrations import change_orders, recheck
 from trestle.integrations.change_orders import ChangeOrderReader
-from trestle.integrations.lookups import COMMITMENT, Lookups
+from trestle.integrations.lookups import COMMITMENT, COST_CODE, Lookups
+from trestle.integrations.recheck import STAMP, links_stamp, record_only, still_unlinked, to_recheck, unchanged_stamp
 from trestle.integrations.xero_documents import SourceLine, XeroLineMapper, reference
 from trestle.models.procore import Commitment, CommitmentChangeOrder, CommitmentLineItem
 from trestle.tasks.declaration import FieldMap, IssueCode
@@ -257,6 +262,8 @@ class CommitmentsIntegration(Integration):
         self.located: dict[str, tuple[CommitmentKind, int]] = {}  # commitment id -> (kind, project)
         self._po_statuses: dict[str, set[str]] = {}  # Xero status -> purchase order ids, read when needed
         self.change_orders = ChangeOrderReader(self.ctx.procore)
+        self.listed: dict[str, tuple[CommitmentKind, int, Commitment]] = {}  # id -> tonight's list row
+        self.co_changed: dict[str, list[CommitmentChangeOrder]] = {}  # commitment id -> its changed change orders
 
     # ------------------------------------------------------------------ fetch
     def fetch(self, since: datetime | None) -> Iterator[Page]:
@@ -281,8 +288,11 @@ class CommitmentsIntegration(Integration):
                 stamps = [item.updated_at for item in listed if item.updated_at is not None]
                 if stamps:
                     cursors.append(Page([], stream=stream, high_water=max(stamps)))
-                read.update(item.id for item in listed)
-                pending.extend(self._records(kind, project_id, listed))
+                for item in listed:
+                    self.listed[str(item.id)] = (kind, project_id, item)
+                fresh = [item for item in listed if not self.settled(item.id, item.updated_at)]
+                read.update(item.id for item in fresh)
+                pending.extend(self._records(kind, project_id, fresh))
             pending.extend(self._changed_by_change_orders(project_id, changed - read))
             if len(pending) >= PAGE_SIZE:
                 yield Page(pending, stream=CHANGED_STREAM)
@@ -301,7 +311,12 @@ class CommitmentsIntegration(Integration):
         stamps = [co.updated_at for co in changed if co.updated_at is not None]
         if stamps:
             cursors.append(Page([], stream=stream, high_water=max(stamps)))
-        return {co.contract_id for co in changed if co.contract_id is not None}
+        contracts: set[int] = set()
+        for co in changed:  # one the overlap window returns at the version its commitment settled: nothing new
+            if co.contract_id is not None and not self.settled(_co_key(co.id), co.updated_at):
+                contracts.add(co.contract_id)
+                self.co_changed.setdefault(str(co.contract_id), []).append(co)
+        return contracts
 
     def _changed_by_change_orders(self, project_id: int, commitment_ids: set[int]) -> list[Record]:
         """Records of commitments whose change orders changed while they themselves did not.
@@ -310,8 +325,14 @@ class CommitmentsIntegration(Integration):
         commitment's own ``updated_at`` alone, so its commitment is re-read by id: work orders
         first, purchase orders only for the ids not found among them.
         """
-        wanted = sorted(commitment_ids)
         records: list[Record] = []
+        wanted = []
+        for commitment_id in sorted(commitment_ids):
+            place = self.listed.get(str(commitment_id))
+            if place is not None and place[1] == project_id:  # listed tonight, left out as settled
+                records.extend(self._records(place[0], project_id, [place[2]]))
+            else:
+                wanted.append(commitment_id)
         for kind in KINDS:
             if not wanted:
                 break
@@ -322,17 +343,24 @@ class CommitmentsIntegration(Integration):
         return records
 
     def fetch_by_ids(self, ids: Sequence[str]) -> list[Record]:
-        """Re-read commitments by id, located by the project and kind their issues recorded."""
+        """Re-read commitments by id, located by the project and kind their issues recorded; one
+        listed tonight is taken from that list, and one whose open issues are all still blocked
+        (:mod:`trestle.integrations.recheck`) is not re-read."""
         known = self._known_locations()
         groups: dict[tuple[CommitmentKind, int], list[int]] = {}
         unknown: list[int] = []
-        for commitment_id in ids:
+        records: list[Record] = []
+        for commitment_id in self._to_recheck(ids):
+            row = self.listed.get(commitment_id)
+            if row is not None:
+                if self._in_scope(row[1]):
+                    records.extend(self._records(row[0], row[1], [row[2]]))
+                continue
             place = self.located.get(commitment_id) or known.get(commitment_id)
             if place is None:
                 unknown.append(int(commitment_id))
             elif self._in_scope(place[1]):
                 groups.setdefault(place, []).append(int(commitment_id))
-        records: list[Record] = []
         for (kind, project_id), wanted in sorted(groups.items()):
             listed = self.ctx.procore.iter_commitments(kind, project_id, ids=wanted)
             records.extend(self._records(kind, project_id, list(listed)))
@@ -342,6 +370,33 @@ class CommitmentsIntegration(Integration):
                     listed = self.ctx.procore.iter_commitments(kind, project_id, ids=unknown)
                     records.extend(self._records(kind, project_id, list(listed)))
         return records
+
+    def _to_recheck(self, ids: Sequence[str]) -> list[str]:
+        if not recheck.applies(self.ctx):
+            return list(ids)
+        issues = self.ctx.store.open_issues(integration=self.name, entity=self.entity)
+        cost_codes = self.lookups.links(COST_CODE)
+        blockers = {
+            "commitment.project_not_integrated": still_unlinked("project_id", lambda p: int(p) in self.integrated),
+            "commitment.vendor_not_integrated": still_unlinked("vendor_id", self.lookups.contact_for_vendor),
+            "commitment.invalid_cost_code": unchanged_stamp(lambda: links_stamp(cost_codes)),
+            # the commitment's own values: a change moves its updated_at (its lines and vendor are
+            # frozen once approved; change orders re-read it through their own cursor)
+            "commitment.not_approved": record_only,
+            "commitment.no_lines": record_only,
+            "commitment.zero_total": record_only,
+            "commitment.negative_total": record_only,
+        }
+        manual = {link_id for link_id, link in self.linked.items() if link.origin == "manual" and not link.fingerprint}
+        return to_recheck(ids, issues, blockers, always=manual)
+
+    def versions(self, record: Record) -> dict[str, datetime]:
+        """The commitment's own version and those of the change orders that re-read it tonight."""
+        found = super().versions(record)
+        for co in self.co_changed.get(record.id, []):
+            if co.updated_at is not None:
+                found[_co_key(co.id)] = co.updated_at
+        return found
 
     def _known_locations(self) -> dict[str, tuple[CommitmentKind, int]]:
         places: dict[str, tuple[CommitmentKind, int]] = {}
@@ -486,6 +541,7 @@ class CommitmentsIntegration(Integration):
                 "cannot be coded in Xero: " + "; ".join(problem.sentence() for problem in problems),
                 lines=[problem.line for problem in problems],
                 cost_codes=[problem.cost_code for problem in problems],
+                **{STAMP: links_stamp(self.lookups.links(COST_CODE))},
             )
             return {}
         vendor_id = commitment.vendor.id if commitment.vendor else None
@@ -596,6 +652,11 @@ class CommitmentsIntegration(Integration):
 
     def target_url(self, target_id: str) -> str | None:
         return self.ctx.links.xero_purchase_order(target_id)
+
+
+def _co_key(change_order_id: int) -> str:
+    """The key a change order's settled version is kept under (beside its commitments' ids)."""
+    return f"change_order:{change_order_id}"
 
 
 def _nested_id(ref: Any) -> int | None:

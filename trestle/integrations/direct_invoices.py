@@ -47,9 +47,11 @@ from functools import partial
 from typing import Any
 
 from trestle.clients.errors import OutcomeUnknownError, RetriableApiError, TransportError
+from trestle.integrations import recheck
 from trestle.integrations.claim_bills import ClaimBills
 from trestle.integrations.direct_cost_writer import DirectCostWriter, format_target, parse_target, part_key
-from trestle.integrations.lookups import DIRECT_COST, PROGRESS_CLAIM, Lookups, money
+from trestle.integrations.lookups import COST_CODE, DIRECT_COST, PROGRESS_CLAIM, Lookups, money
+from trestle.integrations.recheck import STAMP, links_stamp, record_only, still_unlinked, to_recheck, unchanged_stamp
 from trestle.models.intents import PendingIntent
 from trestle.models.xero import Invoice, LineItem
 from trestle.tasks.declaration import FieldMap, IssueCode
@@ -201,6 +203,8 @@ class DirectInvoicesIntegration(Integration):
         for invoice in self._read(modified_since=since):
             if invoice.updated_date_utc and (high_water is None or invoice.updated_date_utc > high_water):
                 high_water = invoice.updated_date_utc
+            if self.settled(invoice.invoice_id or "", invoice.updated_date_utc):
+                continue  # returned again by the overlap window at the version a run settled
             if (record := self._record(invoice)) is not None:
                 batch.append(record)
             if len(batch) >= PAGE_SIZE:
@@ -210,7 +214,31 @@ class DirectInvoicesIntegration(Integration):
             yield Page(batch, high_water=high_water)
 
     def fetch_by_ids(self, ids: Sequence[str]) -> list[Record]:
-        return [record for invoice in self._read(ids=ids) if (record := self._record(invoice)) is not None]
+        """Bills by id, leaving out those whose open issues are all still blocked
+        (:mod:`trestle.integrations.recheck`)."""
+        wanted = self._to_recheck(ids)
+        if not wanted:
+            return []
+        return [record for invoice in self._read(ids=wanted) if (record := self._record(invoice)) is not None]
+
+    def _to_recheck(self, ids: Sequence[str]) -> list[str]:
+        if not recheck.applies(self.ctx):
+            return list(ids)
+        issues = self.ctx.store.open_issues(integration=self.name, entity=self.entity)
+        cost_codes = self.lookups.links(COST_CODE)
+        blockers = {
+            "direct_cost.project_not_linked": still_unlinked(
+                "option", lambda name: self.lookups.project_for_option(name=name), unnamed_blocks=False
+            ),
+            "direct_cost.vendor_not_linked": still_unlinked(
+                "contact_id", self.lookups.vendor_for_contact, unnamed_blocks=False
+            ),
+            "direct_cost.cost_code_not_linked": unchanged_stamp(lambda: links_stamp(cost_codes)),
+            # the bill's own values: editing it in Xero moves its UpdatedDateUTC
+            "direct_cost.no_invoice_number": record_only,
+            "direct_cost.no_cost_code": record_only,
+        }
+        return to_recheck(ids, issues, blockers)
 
     def _read(self, **query: Any) -> Iterator[Invoice]:
         statuses = [*LIVE_STATUSES, *GONE_STATUSES]
@@ -286,6 +314,7 @@ class DirectInvoicesIntegration(Integration):
                 "direct_cost.vendor_not_linked",
                 f"The supplier '{contact.name if contact else ''}' is not linked to a Procore vendor.",
                 contact=contact.name if contact else None,
+                contact_id=contact.contact_id if contact else None,
             )
         if not (invoice.invoice_number or "").strip():
             record.flag("direct_cost.no_invoice_number", "The bill has no invoice number, which Procore requires.")
@@ -370,6 +399,7 @@ class DirectInvoicesIntegration(Integration):
                 f"{where}: the Cost Code option '{option}' is not a Procore standard cost code.",
                 line=number,
                 option=option,
+                **{STAMP: links_stamp(self.lookups.links(COST_CODE))},
             )
             return None
         code = self.lookups.project_cost_code_for_standard(project_id, standard_id)

@@ -7,8 +7,8 @@ Procore), caching per run (one instance per run, :meth:`Lookups.of`) so a nightl
 table once; :meth:`Lookups.refresh` forgets links when an integration wrote some. On a dry run
 the links the run would have made so far (``ctx.planned``) are laid over the stored ones.
 
-What no integration changes during a night — a project's cost codes, the Xero contacts' payment
-terms — lives in ``ctx.shared``, which the nightly's subflows share (one read per night).
+What no integration changes during a night — a project's cost codes, its subcontractor invoices,
+the Xero contacts' payment terms — lives in ``ctx.shared``, which the nightly's integrations share (one read per night).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from trestle.clients.procore_commitments import CommitmentKind
 from trestle.clients.xero_batch import BATCH_SIZE
 from trestle.models.links import LinkRow
-from trestle.models.procore import Commitment, CostCode
+from trestle.models.procore import Commitment, CostCode, Requisition
 from trestle.models.xero import Contact
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ class Lookups:
         self._project_cost_codes: dict[int, dict[int, CostCode]] = ctx.shared.setdefault("project_cost_codes", {})
         self._contacts: dict[str, Contact | None] = ctx.shared.setdefault("contacts", {})
         self._commitments: dict[tuple[str, int], list[Commitment]] = ctx.shared.setdefault("commitments", {})
+        self._requisitions: dict[int, list[Requisition]] = ctx.shared.setdefault("requisitions", {})
 
     @classmethod
     def of(cls, ctx: RunContext) -> Lookups:
@@ -188,6 +189,16 @@ class Lookups:
         if (kind, project_id) not in self._commitments:
             self._commitments[(kind, project_id)] = list(self.ctx.procore.iter_commitments(kind, project_id))
         return self._commitments[(kind, project_id)]
+
+    def project_requisitions(self, project_id: int) -> list[Requisition]:
+        """Every subcontractor invoice of a project, attachments and items included: one paged read
+        per project per night, shared by progress claims (its changed claims, its re-checks, its
+        deletion check) and claim attachments (which must see every claim: Procore does not say
+        whether a new file moves a claim's ``updated_at``). At 1,000 a page, a project's whole list
+        is one call, the same as a list of its changed claims."""
+        if project_id not in self._requisitions:
+            self._requisitions[project_id] = list(self.ctx.procore.iter_requisitions(project_id))
+        return self._requisitions[project_id]
 
     def project_cost_code_for_standard(self, project_id: int, standard_cost_code_id: int) -> CostCode | None:
         """The project's cost code that uses a given standard cost code."""

@@ -44,8 +44,16 @@ credit note VOIDED or DELETED in Xero is reported (``progress_claim.deleted_in_x
 ``recreate``, written again once. A linked claim no longer in Procore is reported
 (``progress_claim.deleted_in_procore``) or, with ``propagate``, its DRAFT or SUBMITTED document
 without payments is set DELETED in Xero; any other document is ``progress_claim.bill_not_deletable``.
-Found each run with one Xero list call per document kind (VOIDED/DELETED since the last check) and
-one filtered requisition list per project with linked claims (100 ids a call).
+Found each run with one Xero list call per document kind (VOIDED/DELETED since the last check) and,
+in Procore, from the projects' lists of the night (no call of its own).
+
+Reads: each linked project's whole list of claims once a night (``Lookups.project_requisitions``,
+one call per project at 1,000 a page, shared with claim attachments); the changed claims are taken
+from it by the project's cursor, and one that the overlap window returns at the version a run
+already settled (``trestle.models.seen``) is left out. Claims with open issues are re-checked from
+the same lists, and only when their blocker may have gone (``trestle.integrations.recheck``): a
+claim whose vendor is not linked waits for that vendor's link, one whose cost codes have no option
+for a change to the cost codes' links, one billing 0.00 for a change to the claim.
 
 Written with ``POST /Invoices`` and ``POST /CreditNotes`` in
 batches of 50 with an ``Idempotency-Key`` derived from the batch, so a resend replays.
@@ -62,13 +70,16 @@ from typing import Any
 from trestle.batching import chunked
 from trestle.clients.procore_commitments import CommitmentKind
 from trestle.clients.xero_batch import BatchResult
-from trestle.integrations.lookups import PROGRESS_CLAIM, VENDOR, Lookups, money
+from trestle.integrations import recheck
+from trestle.integrations.lookups import COST_CODE, PROGRESS_CLAIM, VENDOR, Lookups, money
+from trestle.integrations.recheck import STAMP, links_stamp, record_only, still_unlinked, to_recheck, unchanged_stamp
 from trestle.models.links import LinkRow
 from trestle.models.procore import Commitment, CostCode, Requisition, RequisitionItem
 from trestle.models.xero import CreditNote, Invoice, PaymentTerm
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.deleted import SourceGone, deleted_issue
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
+from trestle.timeutil import to_utc
 
 __all__ = ["APPROVED_STATUSES", "ProgressClaimsIntegration", "due_date"]
 
@@ -79,7 +90,6 @@ CREDIT_NOTE_QUERY_CHUNK = 25
 RETAINAGE_DESCRIPTION = "Retainage held"
 GONE_STATUSES = ("VOIDED", "DELETED")
 DELETABLE_STATUSES = ("DRAFT", "SUBMITTED")
-CLAIM_ID_CHUNK = 100
 _COMMITMENT_KINDS: tuple[CommitmentKind, ...] = ("work_order", "purchase_order")
 
 
@@ -230,6 +240,7 @@ class ProgressClaimsIntegration(Integration):
         self.current_docs: dict[str, Invoice | CreditNote] = {}
         self.doc_types: dict[str, str] = {}
         self.gone_links: dict[str, LinkRow] = {}  # claim id -> link, for linked claims no longer in Procore
+        self.deletion_found: set[str] = set()  # claims the deletion check found: always re-read
 
     # ---------------------------------------------------------------- prepare
     def prepare(self) -> None:
@@ -239,23 +250,32 @@ class ProgressClaimsIntegration(Integration):
     # ------------------------------------------------------------------ fetch
     def fetch(self, since: datetime | None) -> Iterator[Page]:
         # ``since`` belongs to the default stream, which this integration does not use: each
-        # project has its own cursor (see the module docstring).
+        # project has its own cursor (see the module docstring). The project's whole list is read
+        # once a night (:meth:`Lookups.project_requisitions`) and its changed claims taken from it;
+        # a claim returned again by the overlap window at the version a run settled is left out.
         for project_id in self.lookups.integrated_project_ids():
             stream = f"project-{project_id}"
+            start = self.stream_since(stream)
             approved: list[Requisition] = []
             high_water: datetime | None = None
-            for requisition in self.ctx.procore.iter_requisitions(project_id, updated_since=self.stream_since(stream)):
-                if requisition.updated_at and (high_water is None or requisition.updated_at > high_water):
-                    high_water = requisition.updated_at
-                if (requisition.status or "") in APPROVED_STATUSES:
+            for requisition in self.lookups.project_requisitions(project_id):
+                stamp = requisition.updated_at
+                if start is not None and (stamp is None or to_utc(stamp) < start):
+                    continue
+                if stamp and (high_water is None or stamp > high_water):
+                    high_water = stamp
+                self.project_of[str(requisition.id)] = project_id
+                if (requisition.status or "") in APPROVED_STATUSES and not self.settled(requisition.id, stamp):
                     approved.append(requisition)
-            for start in range(0, max(len(approved), 1), PAGE_SIZE):
-                chunk = approved[start : start + PAGE_SIZE]
-                last = start + PAGE_SIZE >= len(approved)
+            for first in range(0, max(len(approved), 1), PAGE_SIZE):
+                chunk = approved[first : first + PAGE_SIZE]
+                last = first + PAGE_SIZE >= len(approved)
                 yield Page(self._records(chunk), stream=stream, high_water=high_water if last else None)
 
     def fetch_by_ids(self, ids: Sequence[str]) -> list[Record]:
-        wanted = set(ids)
+        """Claims by id from the projects' lists of the night, leaving out those whose open issues
+        are all still blocked (:mod:`trestle.integrations.recheck`)."""
+        wanted = set(self._to_recheck(ids))
         integrated = self.lookups.integrated_project_ids()
         known = {self.project_of[i] for i in wanted if i in self.project_of}
         projects = sorted(known) if all(i in self.project_of for i in wanted) else integrated
@@ -263,10 +283,30 @@ class ProgressClaimsIntegration(Integration):
             requisition
             for project_id in projects
             if project_id in integrated
-            for requisition in self.ctx.procore.iter_requisitions(project_id)
+            for requisition in self.lookups.project_requisitions(project_id)
             if str(requisition.id) in wanted and (requisition.status or "") in APPROVED_STATUSES
         ]
-        return self._records(found) + self._gone_records(ids)
+        return self._records(found) + self._gone_records(sorted(wanted))
+
+    def _to_recheck(self, ids: Sequence[str]) -> list[str]:
+        if not recheck.applies(self.ctx):
+            return list(ids)
+        issues = self.ctx.store.open_issues(integration=self.name, entity=self.entity)
+        cost_codes = self.lookups.links(COST_CODE)
+        blockers = {
+            "progress_claim.vendor_not_linked": still_unlinked("vendor_id", self.lookups.contact_for_vendor),
+            "progress_claim.project_not_linked": still_unlinked("project_id", self.lookups.project_option),
+            "progress_claim.cost_code_not_linked": unchanged_stamp(lambda: links_stamp(cost_codes)),
+            "progress_claim.zero_amount": record_only,  # approved claims are locked in Procore
+        }
+        return to_recheck(ids, issues, blockers, always=self.deletion_found | self._manual_unwritten())
+
+    def _manual_unwritten(self) -> set[str]:
+        return {
+            link.procore_id
+            for link in self.lookups.links(self.entity)
+            if link.origin == "manual" and link.fingerprint is None
+        }
 
     def _records(self, requisitions: list[Requisition]) -> list[Record]:
         """Records for a page of claims, after loading what mapping them needs in a few calls."""
@@ -431,6 +471,7 @@ class ProgressClaimsIntegration(Integration):
                 "These cost codes have no Xero 'Cost Code' option (not on the standard list, or not linked): "
                 + ", ".join(sorted(set(unlinked))),
                 cost_codes=sorted(set(unlinked)),
+                **{STAMP: links_stamp(self.lookups.links(COST_CODE))},
             )
             return []
         lines = [
@@ -556,7 +597,8 @@ class ProgressClaimsIntegration(Integration):
                     gone_docs.append(note.credit_note_id)
                     self.current_docs[note.credit_note_id or ""] = note
         self.gone_links = self._claims_not_in_procore(links)
-        return {claim_of[doc_id] for doc_id in gone_docs if doc_id in claim_of} | set(self.gone_links)
+        self.deletion_found = {claim_of[doc_id] for doc_id in gone_docs if doc_id in claim_of} | set(self.gone_links)
+        return self.deletion_found
 
     def _claims_not_in_procore(self, links: dict[str, LinkRow]) -> dict[str, LinkRow]:
         """Linked claims of integrated projects that Procore no longer lists, whatever their status."""
@@ -570,9 +612,8 @@ class ProgressClaimsIntegration(Integration):
                     by_project.setdefault(project_id, []).append(int(claim_id))
         missing: dict[str, LinkRow] = {}
         for project_id, claim_ids in sorted(by_project.items()):
-            for chunk in chunked(sorted(claim_ids), CLAIM_ID_CHUNK):
-                found = {r.id for r in self.ctx.procore.iter_requisitions(project_id, ids=chunk)}
-                missing |= {str(claim_id): links[str(claim_id)] for claim_id in chunk if claim_id not in found}
+            found = {r.id for r in self.lookups.project_requisitions(project_id)}
+            missing |= {str(claim_id): links[str(claim_id)] for claim_id in claim_ids if claim_id not in found}
         return missing
 
     def _gone_records(self, ids: Sequence[str]) -> list[Record]:

@@ -31,7 +31,7 @@ class TrackingOptionIntegration(Integration):
     def prepare_category(self) -> TrackingCategory:
         """Find the ACTIVE category by name and index its options (raises Blocked when missing)."""
         wanted = self.category_name.casefold()
-        categories = self.ctx.xero.tracking_categories()
+        categories = self._categories(wanted)
         category = next(
             (c for c in categories if (c.name or "").casefold() == wanted and (c.status or "ACTIVE") == "ACTIVE"),
             None,
@@ -53,6 +53,18 @@ class TrackingOptionIntegration(Integration):
         }
         self.active_count = sum(1 for option in self.options.values() if (option.status or "ACTIVE") == "ACTIVE")
         return category
+
+    def _categories(self, wanted: str) -> list[TrackingCategory]:
+        """The tracking categories, read once a night: each integration writes options of its own
+        category only, so the read serves the next one unless it wants a category already taken."""
+        shared = self.ctx.shared.setdefault("tracking_categories", {})
+        taken: set[str] = shared.setdefault("taken", set())
+        if "read" not in shared or wanted in taken:
+            shared["read"] = self.ctx.xero.tracking_categories()
+            taken.clear()
+        taken.add(wanted)
+        categories: list[TrackingCategory] = shared["read"]
+        return categories
 
     def current_payload(self, record: Record) -> dict[str, Any] | None:
         option = self.options.get(record.target_id or "")

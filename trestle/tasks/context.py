@@ -96,7 +96,7 @@ _SHARED_PLAN: ContextVar[PlannedLinks | None] = ContextVar("trestle_shared_plan"
 @contextmanager
 def shared_planned_links() -> Iterator[PlannedLinks]:
     """Within this block every dry-run context shares one :class:`PlannedLinks`: how a dry
-    nightly's subflows (run in this process, one context each) see each other's planned links."""
+    nightly's integrations (run in this process, one context each) see each other's planned links."""
     token = _SHARED_PLAN.set(PlannedLinks())
     try:
         plan = _SHARED_PLAN.get()
@@ -107,7 +107,7 @@ def shared_planned_links() -> Iterator[PlannedLinks]:
 
 
 class NightScope:
-    """What the runs of one nightly flow share, one context per subflow notwithstanding.
+    """What the runs of one nightly flow share, one context per integration notwithstanding.
 
     One API client per pair and system (so one token, one pacer that sees every call of the
     night, one usage counter whose snapshots still give each integration its own calls), and
@@ -132,7 +132,7 @@ _NIGHT: ContextVar[NightScope | None] = ContextVar("trestle_night_scope", defaul
 @contextmanager
 def night_scope() -> Iterator[NightScope]:
     """Within this block every run context of a pair shares one :class:`NightScope` (the nightly
-    flow's subflows run in this process, in this block)."""
+    flow's integrations run in this process, in this block)."""
     scope = NightScope()
     token = _NIGHT.set(scope)
     try:

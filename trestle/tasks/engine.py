@@ -20,11 +20,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from trestle.jsonable import jsonable
+from trestle.models import seen
 from trestle.models.intents import PendingIntent
 from trestle.models.issues import IssueIn
 from trestle.models.links import LinkRow
 from trestle.models.report import FieldChange
 from trestle.tasks.declaration import SYSTEM_NAMES, FieldMap, IssueCode, OnDeleted, Schedule, System
+from trestle.timeutil import to_utc
 
 if TYPE_CHECKING:
     from trestle.tasks.context import RunContext
@@ -191,6 +193,25 @@ class Integration(ABC):
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
+        self._seen: dict[str, datetime] | None = None
+
+    def settled(self, record_id: str | int, updated_at: datetime | None) -> bool:
+        """Whether an earlier run settled this record at exactly ``updated_at`` (nothing it wrote
+        failed): a read of changed records returning it again (the overlap window) may leave it out.
+
+        Never on a full refresh or a dry run (see :mod:`trestle.models.seen`).
+        """
+        if updated_at is None or self.ctx.options.full_refresh or self.ctx.dry_run:
+            return False
+        if self._seen is None:
+            self._seen = seen.load(self.ctx.store, self.name)
+        stored = self._seen.get(str(record_id))
+        return stored is not None and stored == to_utc(updated_at)
+
+    def versions(self, record: Record) -> dict[str, datetime]:
+        """What a settled ``record`` settles, by key for :meth:`settled`: its own ``updated_at``
+        (an integration whose record stands for more, a commitment and its change orders, adds theirs)."""
+        return {record.id: record.updated_at} if record.updated_at is not None else {}
 
     def stream_since(self, stream: str = "default") -> datetime | None:
         """Where an incremental read of ``stream`` starts: its cursor less the overlap window.

@@ -66,7 +66,7 @@ def shared_limits_for(settings: TrestleSettings) -> dict[str, SharedLimit]:
     }
 
 
-# Limits this process has already made sure of: the nightly run's subflows share one process and
+# Limits this process has already made sure of: the nightly run's integrations share one process and
 # would otherwise each read them again.
 _ENSURED: set[SharedLimit] = set()
 

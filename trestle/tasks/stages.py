@@ -32,6 +32,7 @@ from trestle.clients.errors import (
     TransportError,
 )
 from trestle.jsonable import jsonable
+from trestle.models import seen
 from trestle.models.intents import IntentIn, PendingIntent
 from trestle.models.report import RecordOutcome
 from trestle.tasks import deleted
@@ -376,8 +377,18 @@ def record_stage(run: PipelineRun, page: Page, number: int) -> None:
             labels={record.id: record.label for record in page.records},
             urls={record.id: integration.source_url(record) for record in page.records},
         )
+        settled = [record for record in page.records if _settled(run, record)]
+        seen.save(run.ctx.store, run.name, {k: v for r in settled for k, v in integration.versions(r).items()})
+        seen.forget(run.ctx.store, run.name, [record.id for record in page.records if not _settled(run, record)])
     if page.high_water is not None:
         run.note_high_water(page.stream, page.high_water)
+
+
+def _settled(run: PipelineRun, record: Record) -> bool:
+    """Whether ``record`` is settled as read: nothing it wrote failed or is still open. Its open
+    issues, if any, are the integration's re-check to decide (``trestle.integrations.recheck``)."""
+    result = run.write_results.get(record.id)
+    return record.id not in run.unconfirmed and (result is None or result.ok)
 
 
 def _outcome(run: PipelineRun, record: Record) -> RecordOutcome:
