@@ -6,7 +6,8 @@ as a bill (a ``progress_claim`` link to an ``ACCPAY`` document). Supplier credit
 read (Trestle writes no attachment operation for them). Every run reads each linked project's
 claims once (attachments can be added to a claim at any time, and Procore says nothing of whether
 that moves its ``updated_at``), then writes only files not linked yet: one record per attachment,
-linked Procore attachment id ↔ Xero AttachmentID.
+linked Procore attachment id ↔ Xero AttachmentID. With the change feed on, only projects with
+``Requisitions`` events are read, and the feed's weekly sweep reads them all.
 
 Written one file at a time: downloaded from its pre-signed ``url`` (no token sent) into a spooled
 temporary file, stopping at 10 MB, then sent as the raw body of
@@ -47,6 +48,7 @@ from trestle.models.procore import Requisition
 from trestle.models.store import PendingIntent
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
+from trestle.webhooks.feed import projects_to_read
 
 CLAIM_ATTACHMENT = "claim_attachment"
 TOO_LARGE, TOO_MANY = f"{CLAIM_ATTACHMENT}.too_large", f"{CLAIM_ATTACHMENT}.too_many"
@@ -64,6 +66,7 @@ class ClaimAttachmentsIntegration(Integration):
     summary = "Files attached to Procore subcontractor invoices → attachments of the Xero bills written for them."
     depends_on = ("progress_claims",)
     per_project = True
+    feed_resources = ("Requisitions",)  # change feed
     picked_up = (
         "The attachments of claims in linked projects that were written as a Xero bill (every run reads each "
         "project's claims; only files not sent yet are written)."
@@ -121,7 +124,12 @@ class ClaimAttachmentsIntegration(Integration):
 
     # ------------------------------------------------------------------ fetch
     def fetch(self, since: datetime | None) -> Iterator[Page]:
-        for project_id in self.lookups.integrated_project_ids():
+        scope = projects_to_read(self)  # every integrated project, or with the change feed the changed ones
+        yield from self._read(scope.project_ids)
+        yield from scope.pages
+
+    def _read(self, project_ids: Sequence[int]) -> Iterator[Page]:
+        for project_id in project_ids:
             records = [
                 record
                 for requisition in self.ctx.procore.iter_requisitions(project_id)
@@ -131,7 +139,8 @@ class ClaimAttachmentsIntegration(Integration):
 
     def fetch_by_ids(self, ids: Sequence[str]) -> list[Record]:
         wanted = set(ids)
-        return [record for page in self.fetch(None) for record in page.records if record.id in wanted]
+        pages = self._read(self.lookups.integrated_project_ids())
+        return [record for page in pages for record in page.records if record.id in wanted]
 
     def _records(self, requisition: Requisition) -> list[Record]:
         """One record per file of a claim that has a bill."""

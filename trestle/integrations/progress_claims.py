@@ -69,6 +69,7 @@ from trestle.models.xero import CreditNote, Invoice, PaymentTerm
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.deleted import SourceGone, deleted_issue
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
+from trestle.webhooks.feed import projects_to_read
 
 __all__ = ["APPROVED_STATUSES", "ProgressClaimsIntegration", "due_date"]
 
@@ -112,6 +113,7 @@ class ProgressClaimsIntegration(Integration):
     summary = "Approved Procore subcontractor invoices → Xero bills and supplier credit notes."
     depends_on = ("vendors", "projects", "cost_codes", "commitments")
     per_project = True
+    feed_resources = ("Requisitions",)  # change feed
     on_deleted = ("report", "recreate", "propagate")
     picked_up = (
         "Subcontractor invoices of linked projects with status `approved` or `approved_as_noted` (each project "
@@ -240,7 +242,8 @@ class ProgressClaimsIntegration(Integration):
     def fetch(self, since: datetime | None) -> Iterator[Page]:
         # ``since`` belongs to the default stream, which this integration does not use: each
         # project has its own cursor (see the module docstring).
-        for project_id in self.lookups.integrated_project_ids():
+        scope = projects_to_read(self)  # every integrated project, or with the change feed the changed ones
+        for project_id in scope.project_ids:
             stream = f"project-{project_id}"
             approved: list[Requisition] = []
             high_water: datetime | None = None
@@ -253,6 +256,7 @@ class ProgressClaimsIntegration(Integration):
                 chunk = approved[start : start + PAGE_SIZE]
                 last = start + PAGE_SIZE >= len(approved)
                 yield Page(self._records(chunk), stream=stream, high_water=high_water if last else None)
+        yield from scope.pages
 
     def fetch_by_ids(self, ids: Sequence[str]) -> list[Record]:
         wanted = set(ids)
@@ -561,7 +565,7 @@ class ProgressClaimsIntegration(Integration):
     def _claims_not_in_procore(self, links: dict[str, LinkRow]) -> dict[str, LinkRow]:
         """Linked claims of integrated projects that Procore no longer lists, whatever their status."""
         by_project: dict[int, list[int]] = {}
-        for project_id in self.lookups.integrated_project_ids():
+        for project_id in projects_to_read(self).project_ids:  # a deletion is an event too
             url_of = self.ctx.links.procore_requisition
             option = self.lookups.project_option(project_id)
             for claim_id, link in links.items():

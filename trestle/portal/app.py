@@ -37,6 +37,7 @@ from trestle.portal.sessions import (
 )
 from trestle.portal.specs import specification, specifications
 from trestle.settings import ConfigError, PortalSettings, ProcoreSettings, TrestleSettings, load_settings, pair_names
+from trestle.webhooks.receiver import receiver_router
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 CALLBACK_PATH = "/auth/callback"
@@ -89,6 +90,7 @@ def create_app(config: PortalConfig | None = None) -> FastAPI:
     app = FastAPI(title="Trestle portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config = config
     links = {name: data.PairLinks(settings, config.engine) for name, settings in config.pairs.items()}
+    app.include_router(receiver_router(config.engine, config.pairs))  # Procore's webhook deliveries
 
     @app.exception_handler(SignInNeeded)
     async def sign_in_needed(_: Request, __: SignInNeeded) -> Response:

@@ -130,7 +130,9 @@ def create_app(
     async def webhook_events(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         if request.method in WRITE_METHODS and not request.url.path.startswith("/oauth"):
-            routes_webhooks.hub_of_app(app).detect(app.state.procore)  # API writes and control-plane edits alike
+            # API writes and control-plane edits (a person in the web app: no application) alike
+            application = routes_webhooks.application_of(request, runtime)
+            routes_webhooks.hub_of_app(app).detect(app.state.procore, application)
         return response
 
     @app.middleware("http")

@@ -24,6 +24,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from ..common import SandboxRuntime
+from .auth import bearer_token
 from .paging import link_header
 from .routing import check_company, json_body, state_of
 from .state import ApiError, ValidationFailed
@@ -51,6 +53,15 @@ def hub_of_app(app: FastAPI) -> WebhookHub:
     if hub is None:
         hub = app.state.procore_webhooks = WebhookHub()
     return hub
+
+
+def application_of(request: Request, runtime: SandboxRuntime) -> str | None:
+    """The OAuth client (application) a REST call was made by; None for the control plane."""
+    token = bearer_token(request) if request.url.path.startswith("/rest/") else None
+    if token is None:
+        return None
+    _, issued = runtime.tokens.check(token)
+    return issued.client_id if issued is not None else None
 
 
 def hub_of(request: Request) -> WebhookHub:

@@ -187,8 +187,12 @@ class WebhookHub:
         self._snapshot = None
         self.retry_window, self.backoff_start = RETRY_WINDOW, BACKOFF_START
 
-    def detect(self, state: ProcoreState) -> None:
-        """Queue an event per record created, updated or deleted since the last snapshot."""
+    def detect(self, state: ProcoreState, application: str | None = None) -> None:
+        """Queue an event per record created, updated or deleted since the last snapshot.
+
+        ``application`` (the OAuth client of the request that made the changes, None for the web
+        app) is the events' ``metadata.source_application_id``.
+        """
         if self._snapshot is None or not self.hooks:
             return
         now = self._take(state)
@@ -202,11 +206,11 @@ class WebhookHub:
                 event_type = "delete" if snap.deleted else "create"
             else:
                 event_type = "delete" if snap.deleted and not old.deleted else "update"
-            self._emit(state, snap, key[1], event_type)
+            self._emit(state, snap, key[1], event_type, application)
         for key in before.keys() - now.keys():  # removed outright (the web app's delete)
-            self._emit(state, before[key], key[1], "delete")
+            self._emit(state, before[key], key[1], "delete", application)
 
-    def _emit(self, state: ProcoreState, snap: Snap, resource_id: int, event_type: str) -> None:
+    def _emit(self, state: ProcoreState, snap: Snap, resource_id: int, event_type: str, app: str | None) -> None:
         if event_type not in RESOURCES[snap.resource]:
             return
         for hook in self.hooks.values():
@@ -219,7 +223,9 @@ class WebhookHub:
                 and trigger["event_type"] == event_type
                 for trigger in self.triggers.values()
             ):
-                self._enqueue(hook, self._event(state, snap.resource, resource_id, event_type, snap.project_id))
+                event = self._event(state, snap.resource, resource_id, event_type, snap.project_id)
+                event["metadata"]["source_application_id"] = app
+                self._enqueue(hook, event)
 
     def _event(self, state: ProcoreState, resource: str, resource_id: int, event_type: str, project_id: Any) -> Record:
         user_id = state.me.get("id")
