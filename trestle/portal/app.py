@@ -2,8 +2,9 @@
 
 Pages: ``/review`` (review issues), ``/records/{pair}/{entity}/{id}`` (one record), ``/runs``
 (recent runs, and run forms for people allowed to run), ``/runs/{pair}/flow-runs/{id}`` (one run's
-progress), ``/specs`` (integration specifications). Sign-in: ``/login`` → ``/login/start`` →
-Procore → ``/auth/callback``; ``POST /logout``.
+progress), ``/specs`` (integration specifications). ``POST /webhooks/procore/{pair}`` is Procore's
+webhook receiver (:mod:`trestle.webhooks.receiver`): no session, its own header check.
+Sign-in: ``/login`` → ``/login/start`` → Procore → ``/auth/callback``; ``POST /logout``.
 
 Every page and action checks the session first (none: redirect to ``/login``); every POST also
 needs the session's CSRF token in its form and, when the browser sends ``Origin``, this portal's
