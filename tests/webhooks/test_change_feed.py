@@ -196,3 +196,45 @@ def test_the_nightly_reads_only_changed_projects_and_sweeps_after_failures(
     assert swept_calls["GET /rest/v1.0/work_order_contracts"] >= every_project + rereads["work_order"]
     assert swept_calls["GET /rest/v1.1/requisitions"] >= every_project
     assert swept["integrations"]["commitments"]["updated"] == 1  # the change the feed missed
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_feed_sweeps_without_a_hook_a_trigger_or_a_recent_sweep(
+    trestle_env: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from trestle.integrations import registry
+    from trestle.timeutil import utcnow
+    from trestle.webhooks.feed import FEED_STREAM, SWEEP_STREAM, projects_to_read
+
+    def decision() -> tuple[bool, str]:
+        ctx = _context()
+        scope = projects_to_read(registry()["commitments"](ctx))
+        return scope.sweep, scope.reason
+
+    assert decision() == (True, "first run with the change feed")
+    links = LinkStore(make_engine(trestle_env["TRESTLE_DATABASE_URL"]), PAIR)
+    links.save_cursor("commitments", FEED_STREAM, utcnow())
+    links.save_cursor("commitments", SWEEP_STREAM, utcnow() - timedelta(days=1))
+    assert decision() == (True, "no hook is registered (run trestle webhooks install)")
+    result = install(_context(), receiver.url)
+    assert decision() == (False, "events since the cursor")
+    procore = procore_api(trestle_env)
+    company = {"company_id": trestle_env["TRESTLE_PROCORE_COMPANY_ID"]}
+    trigger = next(
+        t
+        for t in procore.get(f"/rest/v1.0/webhooks/hooks/{result.hook_id}/triggers", params=company).json()
+        if t["resource_name"] == "Change Order Packages" and t["event_type"] == "delete"
+    )
+    procore.delete(f"/rest/v1.0/webhooks/hooks/{result.hook_id}/triggers/{trigger['id']}", params=company)
+    assert decision() == (True, "no trigger for Change Order Packages")
+    install(_context(), receiver.url)  # puts it back
+    assert decision() == (False, "events since the cursor")
+    monkeypatch.setenv("TRESTLE_SYNC_SWEEP_EVERY_DAYS", "1")
+    assert decision() == (True, "the safety sweep (due every 1 days)")
+    monkeypatch.delenv("TRESTLE_SYNC_SWEEP_EVERY_DAYS")
+    procore.delete(f"/rest/v1.0/webhooks/hooks/{result.hook_id}", params=company)
+    assert decision()[0] and "gone from Procore" in decision()[1]
+    monkeypatch.setenv("TRESTLE_SYNC_CHANGE_FEED", "false")
+    assert decision() == (True, "change feed off")

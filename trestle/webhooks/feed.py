@@ -162,7 +162,7 @@ def _sweep_reason(integration: Integration, now: datetime) -> str | None:
     if last_sweep is None or ctx.store.cursor(integration.name, FEED_STREAM) is None:
         return "first run with the change feed"
     if now - to_utc(last_sweep) >= timedelta(days=ctx.settings.sync.sweep_every_days):
-        return f"the weekly safety sweep (every {ctx.settings.sync.sweep_every_days} days)"
+        return f"the safety sweep (due every {ctx.settings.sync.sweep_every_days} days)"
     health = FeedHealth.of(ctx)
     if health.problem:
         return health.problem
