@@ -40,7 +40,7 @@ SEED = 7
 DATASETS = ("small", "medium", "large")
 COMPARISON_LIMITS = ("scaled:10", "scaled:60")
 CHAIN_BEFORE_CLAIMS = ["vendors", "projects", "cost_codes", "commitments"]
-ROW_MODULES = ("bench.matching",)
+ROW_MODULES = ("bench.matching", "bench.feed")
 """Modules with more rows (each calls :func:`figure_row`); a missing one is skipped."""
 
 
@@ -317,6 +317,13 @@ def measure_run_of(run: Callable[[], Any]) -> float:
     return time.perf_counter() - started
 
 
+def _measure_feed(evidence: Evidence, sandboxes: SandboxProcess, work_dir: Path) -> None:
+    """The change feed's quiet nights (:mod:`bench.feed`), on the same sandboxes."""
+    from bench.feed import measure_into
+
+    measure_into(evidence, sandboxes, work_dir)
+
+
 def _load_row_modules() -> None:
     for name in ROW_MODULES:
         try:
@@ -387,6 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if startup is None:
                     startup = _prefect_startup_seconds()
                 evidence.nights[dataset] = first_and_quiet_nights(sandboxes, work_dir)
+                _measure_feed(evidence, sandboxes, work_dir)
         if "medium" in datasets and args.running_server:
             print("medium: first nightly against a running Prefect server (limits off)…", flush=True)
             evidence.extra["running_server_night"] = night_on_running_server(work_dir)

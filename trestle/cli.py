@@ -186,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_tokens_commands(commands)
 
+    from trestle.webhooks.cli import add_webhooks_commands
+
+    add_webhooks_commands(commands)
+
     demo = commands.add_parser("demo", help="start the sandboxes and run the main job against them")
     demo.add_argument("--dataset", default="medium", choices=["small", "medium", "large"])
     demo.add_argument("--rate-limits", default="scaled:10", help="sandbox rate limits (real | off | scaled:F)")

@@ -170,6 +170,17 @@ class SyncSettings(BaseModel):
     xero_calls_per_minute: int = Field(55, ge=1, le=10_000, description="shared limit per Xero tenant")
     procore_calls_per_minute: int = Field(60, ge=1, le=10_000, description="shared limit per Procore app")
 
+    # --- change feed (trestle/webhooks/): Procore webhooks pick the projects a nightly re-reads
+    change_feed: bool = Field(
+        False, description="per-project streams read only projects with Procore webhook events (see webhooks install)"
+    )
+    sweep_every_days: int = Field(
+        7, ge=1, le=90, description="with the change feed: a full polling sweep at least this often"
+    )
+    feed_namespace: str = Field(
+        "trestle", pattern=r"^[a-z-]+$", description="Procore webhooks namespace of Trestle's hook"
+    )
+
     # --- deleted records (trestle/tasks/deleted.py): one policy per integration
     on_deleted: dict[str, str] = Field(
         default_factory=dict,

@@ -7,8 +7,9 @@ read (Trestle writes no attachment operation for them). Every run looks at each 
 claims (attachments can be added to a claim at any time, and Procore says nothing of whether
 that moves its ``updated_at``) — in a nightly, the list progress claims read that night, so no call
 of its own; a project none of whose claims became a bill is not looked at — then writes only files
-not linked yet: one record per attachment,
-linked Procore attachment id ↔ Xero AttachmentID.
+not linked yet: one record per attachment, linked Procore attachment id ↔ Xero AttachmentID. With
+the change feed on, only projects with ``Requisitions`` events are read, and the feed's weekly
+sweep reads them all.
 
 Written one file at a time: downloaded from its pre-signed ``url`` (no token sent) into a spooled
 temporary file, stopping at 10 MB, then sent as the raw body of
@@ -50,6 +51,7 @@ from trestle.models.intents import PendingIntent
 from trestle.models.procore import Requisition
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
+from trestle.webhooks.feed import projects_to_read
 
 CLAIM_ATTACHMENT = "claim_attachment"
 TOO_LARGE, TOO_MANY = f"{CLAIM_ATTACHMENT}.too_large", f"{CLAIM_ATTACHMENT}.too_many"
@@ -68,6 +70,7 @@ class ClaimAttachmentsIntegration(Integration):
     summary = "Files attached to Procore subcontractor invoices → attachments of the Xero bills written for them."
     depends_on = ("progress_claims",)
     per_project = True
+    feed_resources = ("Requisitions",)  # change feed
     picked_up = (
         "The attachments of claims in linked projects that were written as a Xero bill (every run reads each "
         "project's claims; only files not sent yet are written)."
@@ -125,13 +128,16 @@ class ClaimAttachmentsIntegration(Integration):
 
     # ------------------------------------------------------------------ fetch
     def fetch(self, since: datetime | None) -> Iterator[Page]:
-        """The files of every linked project's claims that became bills; the claims come from the
+        """The files of the linked projects' claims that became bills; the claims come from the
         night's list of each project (read by progress claims, :meth:`Lookups.project_requisitions`),
         and a project none of whose claims became a bill is not read at all."""
         billed = self._projects_with_bills()
-        for project_id in self.lookups.integrated_project_ids():
-            if project_id not in billed:
-                continue
+        scope = projects_to_read(self)  # every integrated project, or with the change feed the changed ones
+        yield from self._read([project_id for project_id in scope.project_ids if project_id in billed])
+        yield from scope.pages
+
+    def _read(self, project_ids: Sequence[int]) -> Iterator[Page]:
+        for project_id in project_ids:
             records = [
                 record
                 for requisition in self.lookups.project_requisitions(project_id)
@@ -155,7 +161,8 @@ class ClaimAttachmentsIntegration(Integration):
 
     def fetch_by_ids(self, ids: Sequence[str]) -> list[Record]:
         wanted = set(ids)
-        return [record for page in self.fetch(None) for record in page.records if record.id in wanted]
+        pages = self._read(self.lookups.integrated_project_ids())
+        return [record for page in pages for record in page.records if record.id in wanted]
 
     def _records(self, requisition: Requisition) -> list[Record]:
         """One record per file of a claim that has a bill."""

@@ -82,6 +82,7 @@ from trestle.models.procore import Commitment, CommitmentChangeOrder, Commitment
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.deleted import deleted_issue
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
+from trestle.webhooks.feed import projects_to_read
 
 KINDS: tuple[CommitmentKind, ...] = ("work_order", "purchase_order")
 PAGE_SIZE = 50  # records per page: one Xero batch write
@@ -128,6 +129,7 @@ class CommitmentsIntegration(Integration):
     summary = "Approved Procore work orders and purchase orders → Xero purchase orders."
     depends_on = ("vendors", "projects", "cost_codes")
     per_project = True
+    feed_resources = ("Work Order Contracts", "Purchase Order Contracts", "Change Order Packages")  # change feed
     picked_up = (
         "Work order and purchase order contracts of linked projects, each project and kind with its own cursor "
         "(a project linked today is read in full). Approved means work orders `Approved` or `Complete`, purchase "
@@ -276,7 +278,8 @@ class CommitmentsIntegration(Integration):
         """
         pending: list[Record] = []
         cursors: list[Page] = []
-        for project_id in sorted(self.integrated):
+        scope = projects_to_read(self)  # every integrated project, or with the change feed the changed ones
+        for project_id in scope.project_ids:
             changed = self._changed_change_orders(project_id, cursors)  # first: a full read also lists approved
             read: set[int] = set()
             for kind in KINDS:
@@ -303,6 +306,7 @@ class CommitmentsIntegration(Integration):
         if pending:
             yield Page(pending, stream=CHANGED_STREAM)
         yield from cursors
+        yield from scope.pages
 
     def _changed_change_orders(self, project_id: int, cursors: list[Page]) -> set[int]:
         """The commitments whose change orders changed since the project's change-order cursor."""

@@ -80,6 +80,7 @@ from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.deleted import SourceGone, deleted_issue
 from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
 from trestle.timeutil import to_utc
+from trestle.webhooks.feed import projects_to_read
 
 __all__ = ["APPROVED_STATUSES", "ProgressClaimsIntegration", "due_date"]
 
@@ -122,6 +123,7 @@ class ProgressClaimsIntegration(Integration):
     summary = "Approved Procore subcontractor invoices → Xero bills and supplier credit notes."
     depends_on = ("vendors", "projects", "cost_codes", "commitments")
     per_project = True
+    feed_resources = ("Requisitions",)  # change feed
     on_deleted = ("report", "recreate", "propagate")
     picked_up = (
         "Subcontractor invoices of linked projects with status `approved` or `approved_as_noted` (each project "
@@ -253,7 +255,8 @@ class ProgressClaimsIntegration(Integration):
         # project has its own cursor (see the module docstring). The project's whole list is read
         # once a night (:meth:`Lookups.project_requisitions`) and its changed claims taken from it;
         # a claim returned again by the overlap window at the version a run settled is left out.
-        for project_id in self.lookups.integrated_project_ids():
+        scope = projects_to_read(self)  # every integrated project, or with the change feed the changed ones
+        for project_id in scope.project_ids:
             stream = f"project-{project_id}"
             start = self.stream_since(stream)
             approved: list[Requisition] = []
@@ -271,6 +274,7 @@ class ProgressClaimsIntegration(Integration):
                 chunk = approved[first : first + PAGE_SIZE]
                 last = first + PAGE_SIZE >= len(approved)
                 yield Page(self._records(chunk), stream=stream, high_water=high_water if last else None)
+        yield from scope.pages
 
     def fetch_by_ids(self, ids: Sequence[str]) -> list[Record]:
         """Claims by id from the projects' lists of the night, leaving out those whose open issues
@@ -603,7 +607,7 @@ class ProgressClaimsIntegration(Integration):
     def _claims_not_in_procore(self, links: dict[str, LinkRow]) -> dict[str, LinkRow]:
         """Linked claims of integrated projects that Procore no longer lists, whatever their status."""
         by_project: dict[int, list[int]] = {}
-        for project_id in self.lookups.integrated_project_ids():
+        for project_id in projects_to_read(self).project_ids:  # a deletion is an event too
             url_of = self.ctx.links.procore_requisition
             option = self.lookups.project_option(project_id)
             for claim_id, link in links.items():

@@ -2,8 +2,9 @@
 
 Pages: ``/review`` (review issues), ``/records/{pair}/{entity}/{id}`` (one record), ``/runs``
 (recent runs, and run forms for people allowed to run), ``/runs/{pair}/flow-runs/{id}`` (one run's
-progress), ``/specs`` (integration specifications). Sign-in: ``/login`` → ``/login/start`` →
-Procore → ``/auth/callback``; ``POST /logout``.
+progress), ``/specs`` (integration specifications). ``POST /webhooks/procore/{pair}`` is Procore's
+webhook receiver (:mod:`trestle.webhooks.receiver`): no session, its own header check.
+Sign-in: ``/login`` → ``/login/start`` → Procore → ``/auth/callback``; ``POST /logout``.
 
 Every page and action checks the session first (none: redirect to ``/login``); every POST also
 needs the session's CSRF token in its form and, when the browser sends ``Origin``, this portal's
@@ -37,6 +38,7 @@ from trestle.portal.sessions import (
 )
 from trestle.portal.specs import specification, specifications
 from trestle.settings import ConfigError, PortalSettings, ProcoreSettings, TrestleSettings, load_settings, pair_names
+from trestle.webhooks.receiver import receiver_router
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 CALLBACK_PATH = "/auth/callback"
@@ -89,6 +91,7 @@ def create_app(config: PortalConfig | None = None) -> FastAPI:
     app = FastAPI(title="Trestle portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config = config
     links = {name: data.PairLinks(settings, config.engine) for name, settings in config.pairs.items()}
+    app.include_router(receiver_router(config.engine, config.pairs))  # Procore's webhook deliveries
 
     @app.exception_handler(SignInNeeded)
     async def sign_in_needed(_: Request, __: SignInNeeded) -> Response:

@@ -155,6 +155,7 @@ class Integration(ABC):
     mapping: ClassVar[tuple[FieldMap, ...]] = ()  # target field ← source field
     issues: ClassVar[tuple[IssueCode, ...]] = ()  # every review issue it raises (generic ones added)
     settings_used: ClassVar[tuple[str, ...]] = ()  # the ``sync`` settings it reads
+    feed_resources: ClassVar[tuple[str, ...]] = ()  # Procore webhook resources it reads per project (trestle/webhooks)
     write_batch_size: ClassVar[int] = 50
     on_deleted: ClassVar[tuple[OnDeleted, ...]] = ("report",)  # policies it supports; the first is the default
     issue_fixes: ClassVar[dict[str, str]] = {}  # derived from ``issues``: code -> fix

@@ -22,6 +22,7 @@ from . import (
     routes_company,
     routes_cost_codes,
     routes_invoicing,
+    routes_webhooks,
     web,
 )
 from .auth import DEFAULT_TOKEN_TTL, OAuthServer, oauth_router
@@ -103,6 +104,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        await routes_webhooks.hub_of_app(app).stop()
         if saver is not None:
             saver.flush()
 
@@ -118,9 +120,20 @@ def create_app(
     def reset(dataset: str, seed: int) -> None:
         app.state.procore = build_state(build_scenario(dataset, seed))
         runtime.dataset, runtime.seed = dataset, seed
+        routes_webhooks.hub_of_app(app).forget()
         saver.flush()
 
     install_strict(app, runtime)  # first installed = innermost: it sees what the routes answer
+    app.state.procore_runtime = runtime
+
+    @app.middleware("http")
+    async def webhook_events(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        if request.method in WRITE_METHODS and not request.url.path.startswith("/oauth"):
+            # API writes and control-plane edits (a person in the web app: no application) alike
+            application = routes_webhooks.application_of(request, runtime)
+            routes_webhooks.hub_of_app(app).detect(app.state.procore, application)
+        return response
 
     @app.middleware("http")
     async def persist_writes(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -142,7 +155,8 @@ def create_app(
     _install_error_answers(app)
     authorize.install(app, oauth)  # people signing in (the portal); before the app-grant routes
     app.include_router(oauth_router(oauth))
-    for module in (routes_company, routes_cost_codes, routes_commitments, routes_change_orders, routes_invoicing):
+    modules = (routes_company, routes_cost_codes, routes_commitments, routes_change_orders, routes_invoicing)
+    for module in (*modules, routes_webhooks):
         app.include_router(module.router)
     app.include_router(control.router)
     routes_attachments.install(app)
