@@ -65,6 +65,7 @@ from trestle.clients.xero_batch import BatchResult
 from trestle.integrations.lookups import PROGRESS_CLAIM, VENDOR, Lookups, money
 from trestle.models.procore import Commitment, CostCode, Requisition, RequisitionItem
 from trestle.models.store import LinkRow
+from trestle.models.unreadable import unreadable_keys
 from trestle.models.xero import CreditNote, Invoice, PaymentTerm
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.deleted import SourceGone, deleted_issue
@@ -73,6 +74,13 @@ from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResu
 __all__ = ["APPROVED_STATUSES", "ProgressClaimsIntegration", "due_date"]
 
 APPROVED_STATUSES = frozenset({"approved", "approved_as_noted"})
+
+
+def _picked_up(requisition: Requisition) -> bool:
+    """Approved, or with a status Procore sent unreadably: that claim is named, never passed over."""
+    return (requisition.status or "") in APPROVED_STATUSES or "status" in unreadable_keys(requisition)
+
+
 BILL, CREDIT_NOTE = "ACCPAY", "ACCPAYCREDIT"
 PAGE_SIZE = 200
 CREDIT_NOTE_QUERY_CHUNK = 25
@@ -247,7 +255,7 @@ class ProgressClaimsIntegration(Integration):
             for requisition in self.ctx.procore.iter_requisitions(project_id, updated_since=self.stream_since(stream)):
                 if requisition.updated_at and (high_water is None or requisition.updated_at > high_water):
                     high_water = requisition.updated_at
-                if (requisition.status or "") in APPROVED_STATUSES:
+                if _picked_up(requisition):
                     approved.append(requisition)
             for start in range(0, max(len(approved), 1), PAGE_SIZE):
                 chunk = approved[start : start + PAGE_SIZE]
@@ -264,7 +272,7 @@ class ProgressClaimsIntegration(Integration):
             for project_id in projects
             if project_id in integrated
             for requisition in self.ctx.procore.iter_requisitions(project_id)
-            if str(requisition.id) in wanted and (requisition.status or "") in APPROVED_STATUSES
+            if str(requisition.id) in wanted and _picked_up(requisition)
         ]
         return self._records(found) + self._gone_records(ids)
 
