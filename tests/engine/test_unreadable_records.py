@@ -10,6 +10,7 @@ issues can find it: the cursor moved past it) and syncs.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 
 from tests.engine.test_hostile_input import html_parts, procore_vendor_names
 from tests.integrations.apis import xero_api
+from tests.integrations.test_progress_claims import approved_claims, documents, link_prerequisites, run, store
 from trestle.cli import run_flow
 from trestle.db import make_engine
 from trestle.flows.integrations import vendors_flow
@@ -93,3 +95,61 @@ def test_a_contact_with_a_wrongly_typed_field_is_named_its_page_syncs_and_it_ret
     assert GARBLED_NAME in procore_vendor_names(trestle_env), "mended, the contact synced without being edited"
     assert garbled_id not in {issue.record_id for issue in links.open_issues(integration="vendors")}
     assert garbled_id in {link.xero_id for link in links.links("vendor")}
+
+
+HOSTILE_NUMBER = "<script>alert('x')</script> O'Brien \"Q\" == && 🏗️"
+CONTROL_NUMBER = "Tab\tand\x07bell " + "N" * 40
+CENT = Decimal("0.01")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_hostile_claims_are_bills_or_named_issues_and_the_good_claims_around_them_are_sent(
+    trestle_env: dict[str, str],
+) -> None:
+    """Subcontractor invoices cannot be created through Procore's API, so seeded approved claims are
+    made hostile by the sandbox's answer: hostile text, 1900 and 2100, a status Procore may add,
+    a wrongly typed amount, a missing vendor and an amount with four decimals."""
+    link_prerequisites("vendors", "projects", "cost_codes")
+    claims = sorted(approved_claims(trestle_env), key=lambda claim: claim["id"])
+    assert len(claims) >= 8, "the small dataset has enough approved claims"
+    hostile, control, unknown, unreadable, missing, decimals = (claim["id"] for claim in claims[:6])
+    procore_url, route = trestle_env["TRESTLE_PROCORE_API_URL"], "/rest/v1.1/requisitions"
+    garble(procore_url, route, "id", hostile, set={"invoice_number": HOSTILE_NUMBER, "billing_date": "1900-01-02"})
+    garble(procore_url, route, "id", control, set={"invoice_number": CONTROL_NUMBER, "billing_date": "2100-12-30"})
+    garble(procore_url, route, "id", unknown, set={"status": "awaiting_owner_sign_off", "erp_status": "queued_v2"})
+    garble(procore_url, route, "id", unreadable, set={"total_claimed_amount": {"amount": "1.00"}, "billing_date": 5})
+    garble(procore_url, route, "id", missing, drop=["vendor_id"])
+    item = next(item for item in claims[5]["items"] if item.get("work_completed_this_period"))
+    garble(procore_url, route, "id", item["id"], set={"work_completed_this_period": "1234.5678"})
+
+    summary = run("progress_claims", notify=True)
+    assert summary["outcome"] == "issues" and summary["failed"] == 0, summary
+    links = store(trestle_env)
+    linked = {int(link.procore_id): link for link in links.links("progress_claim")}
+    issues = {int(issue.record_id): issue for issue in links.open_issues(integration="progress_claims")}
+    assert issues[unreadable].code == "progress_claim.unreadable", issues[unreadable].message
+    assert "total_claimed_amount" in issues[unreadable].message and "billing_date" in issues[unreadable].message
+    assert "found a JSON object" in issues[unreadable].message and "found the number 5" in issues[unreadable].message
+    assert issues[missing].code == "progress_claim.vendor_not_linked", "a missing vendor is named, not guessed"
+    assert unknown not in linked and unknown not in issues, "a status Procore may add is nobody's business"
+    for claim in claims:
+        if claim["id"] != unknown:
+            assert claim["id"] in linked or claim["id"] in issues, f"claim {claim['id']} neither sent nor named"
+    assert {claim["id"] for claim in claims[6:]} - set(issues) <= set(linked), "the good claims were sent"
+
+    bills = documents(trestle_env, "Invoices")
+    for claim_id, number, day in ((hostile, HOSTILE_NUMBER, "1900-01-02"), (control, CONTROL_NUMBER, "2100-12-30")):
+        assert claim_id in linked, issues.get(claim_id)
+        sent = bills[linked[claim_id].xero_id]
+        assert sent["InvoiceNumber"] == number, "hostile text is no reason to refuse: it reaches Xero untouched"
+        assert linked[claim_id].last_payload["Date"] == day
+    assert decimals in linked, issues.get(decimals)
+    written = {**bills, **documents(trestle_env, "CreditNotes")}[linked[decimals].xero_id]
+    for line in written["LineItems"]:
+        assert Decimal(str(line["UnitAmount"])) == Decimal(str(line["UnitAmount"])).quantize(CENT), "to the cent"
+
+    html = html_parts(Path(trestle_env["TRESTLE_HOME"]) / "outbox")
+    assert html and "<script>" not in html, "a claim's text must never become markup in the email"
+    assert "&lt;script&gt;" in html, "the hostile number is in the email, escaped"
+    again = run("progress_claims")
+    assert again["created"] == 0 and again["failed"] == 0, "a rerun writes nothing twice"
