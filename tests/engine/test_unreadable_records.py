@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.engine.test_hostile_input import html_parts, procore_vendor_names
-from tests.integrations.apis import xero_api
+from tests.integrations.apis import procore_api, xero_api
 from tests.integrations.test_progress_claims import approved_claims, documents, link_prerequisites, run, store
 from trestle.cli import run_flow
 from trestle.db import make_engine
@@ -152,4 +152,60 @@ def test_hostile_claims_are_bills_or_named_issues_and_the_good_claims_around_the
     assert html and "<script>" not in html, "a claim's text must never become markup in the email"
     assert "&lt;script&gt;" in html, "the hostile number is in the email, escaped"
     again = run("progress_claims")
+    assert again["created"] == 0 and again["failed"] == 0, "a rerun writes nothing twice"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_hostile_commitments_are_purchase_orders_or_named_issues(trestle_env: dict[str, str]) -> None:
+    """Commitments typed into Procore with hostile text and dates in 1900 and 2100, and others the
+    server answers with a status Procore may add, no vendor, or a total of the wrong type."""
+    from tests.engine.test_hostile_input import vendor_and_code
+    from tests.integrations.test_commitments import ProcoreWorld, link_dependencies, names
+    from tests.integrations.test_commitments import run as run_commitments
+    from tests.integrations.test_commitments import store as commitments_store
+
+    link_dependencies()
+    links = commitments_store(trestle_env)
+    project_id = int(sorted(names(links.links("project")))[0])
+    with procore_api(trestle_env) as procore:
+        world = ProcoreWorld(procore, project_id)
+        vendor, code = vendor_and_code(procore, links, project_id)
+
+        def approved(number: str, title: str, **header: Any) -> str:
+            line = {"description": "Works", "amount": "1000.00", "cost_code_id": code}
+            return world.commitment(
+                "work_order", "Approved", [line], number=number, title=title, vendor_id=vendor, **header
+            )
+
+        hostile = approved('SC "Q" O\'Brien & == &&', "<script>alert('x')</script> 🏗️", contract_date="1900-01-02")
+        control = approved("SC-\x07", "Tab\there " + "L" * 500, contract_date="2100-12-30")
+        unknown, missing, unreadable, good = (approved(f"SC-U{n}", f"Plain {n}") for n in range(4))
+    procore_url, route = trestle_env["TRESTLE_PROCORE_API_URL"], "/rest/v1.0/work_order_contracts"
+    garble(procore_url, route, "id", int(unknown), set={"status": "Approved with conditions"})
+    garble(procore_url, route, "id", int(missing), drop=["vendor"])
+    garble(procore_url, route, "id", int(unreadable), set={"grand_total": {"amount": "1000.00"}})
+
+    report = run_commitments("commitments", notify=True)
+    assert report["outcome"] == "issues" and report["failed"] == 0, report
+    linked = {link.procore_id: link for link in links.links("commitment")}
+    issues = {issue.record_id: issue for issue in links.open_issues(integration="commitments")}
+    assert issues[unreadable].code == "commitment.unreadable", issues[unreadable].message
+    assert "grand total (grand_total): expected" in issues[unreadable].message
+    assert issues[unknown].code == "commitment.not_approved" and "Approved with conditions" in issues[unknown].message
+    assert issues[missing].code == "commitment.vendor_not_integrated", issues[missing].message
+    assert not {unknown, missing, unreadable} & set(linked), "nothing was sent for them"
+    assert {hostile, control, good} <= set(linked), {key: issues[key].message for key in issues}
+    with xero_api(trestle_env) as xero:
+        orders = {
+            commitment_id: xero.get(f"/PurchaseOrders/{linked[commitment_id].xero_id}").json()["PurchaseOrders"][0]
+            for commitment_id in (hostile, control)
+        }
+    assert orders[hostile]["Reference"] == "SC \"Q\" O'Brien & == && - <script>alert('x')</script> 🏗️"
+    assert orders[control]["Reference"].startswith("SC-\x07 - Tab\there LLL"), "text reaches Xero untouched"
+    assert linked[hostile].last_payload["Date"] == "1900-01-02"
+    assert linked[control].last_payload["Date"] == "2100-12-30"
+
+    html = html_parts(Path(trestle_env["TRESTLE_HOME"]) / "outbox")
+    assert html and "<script>" not in html and "&lt;script&gt;" in html, "the title is in the email, escaped"
+    again = run_commitments("commitments")
     assert again["created"] == 0 and again["failed"] == 0, "a rerun writes nothing twice"

@@ -87,10 +87,12 @@ def read_tolerantly(
 
 
 def problems_of(data: Any) -> tuple[FieldProblem, ...]:
-    """The unreadable fields of a record's source: a wire model, or a dataclass holding some."""
+    """The unreadable fields of a record's source: a wire model, or a dataclass (or list) holding some."""
     if isinstance(data, BaseModel):
         found: tuple[FieldProblem, ...] = getattr(data, "_unreadable", ())
         return found
+    if isinstance(data, list | tuple):
+        return tuple(problem for item in data for problem in problems_of(item))
     if is_dataclass(data) and not isinstance(data, type):
         return tuple(problem for item in fields(data) for problem in problems_of(getattr(data, item.name)))
     return ()
