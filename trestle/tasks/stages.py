@@ -170,7 +170,7 @@ def validate_stage(run: PipelineRun, page: Page, number: int) -> Page:
         record.issues = []
         if problems := problems_of(record.data):
             record.flag(
-                f"{integration.entity}.unreadable",
+                f"{run.integration.entity}.unreadable",
                 unreadable_words(SYSTEM_NAMES[integration.source_system], problems),
                 fields=[problem.field for problem in problems],
             )
