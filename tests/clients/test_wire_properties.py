@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from trestle.models import procore, xero
-from trestle.models.unreadable import unreadable_keys
 from trestle.models.msdate import (
     format_ms_date,
     format_ms_datetime,
@@ -28,6 +27,7 @@ from trestle.models.msdate import (
     parse_ms_date,
     parse_ms_datetime,
 )
+from trestle.models.unreadable import unreadable_keys
 
 settings.register_profile("trestle", max_examples=100, deadline=None)
 settings.load_profile("trestle")
