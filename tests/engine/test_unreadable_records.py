@@ -154,6 +154,12 @@ def test_hostile_claims_are_bills_or_named_issues_and_the_good_claims_around_the
     again = run("progress_claims")
     assert again["created"] == 0 and again["failed"] == 0, "a rerun writes nothing twice"
 
+    mend(procore_url)  # Procore answers properly again; neither claim was edited, so only its issue brings it back
+    mended = run("progress_claims")
+    assert mended["created"] == 2 and mended["failed"] == 0, mended
+    assert {unreadable, missing} <= {int(link.procore_id) for link in links.links("progress_claim")}
+    assert not {unreadable, missing} & {int(i.record_id) for i in links.open_issues(integration="progress_claims")}
+
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_hostile_commitments_are_purchase_orders_or_named_issues(trestle_env: dict[str, str]) -> None:
@@ -209,3 +215,8 @@ def test_hostile_commitments_are_purchase_orders_or_named_issues(trestle_env: di
     assert html and "<script>" not in html and "&lt;script&gt;" in html, "the title is in the email, escaped"
     again = run_commitments("commitments")
     assert again["created"] == 0 and again["failed"] == 0, "a rerun writes nothing twice"
+
+    mend(procore_url)
+    mended = run_commitments("commitments")
+    assert mended["created"] == 3 and mended["failed"] == 0, mended
+    assert {unknown, missing, unreadable} <= {link.procore_id for link in links.links("commitment")}
