@@ -44,7 +44,7 @@ class ProcoreModel(BaseModel):
     ``_unreadable`` (:mod:`trestle.models.unreadable`), so one bad record never loses its page.
     """
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", hide_input_in_errors=True)
     identity: ClassVar[str] = "id"
     _unreadable: tuple[FieldProblem, ...] = PrivateAttr(default=())
 

@@ -66,7 +66,9 @@ class XeroModel(BaseModel):
     ``Contact``) must still be readable.
     """
 
-    model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(
+        alias_generator=to_pascal, populate_by_name=True, extra="ignore", hide_input_in_errors=True
+    )
     _unreadable: tuple[FieldProblem, ...] = PrivateAttr(default=())
 
     def __init__(self, /, **data: Any) -> None:
