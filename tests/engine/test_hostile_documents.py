@@ -4,8 +4,10 @@ progress-claim bills, with quotes, ``==``, ``&&``, HTML, control characters, emo
 
 Each becomes what it should in Procore (text intact, amounts to the cent) or a named review issue;
 the good records around them still sync, the summary email shows the text escaped, and a rerun
-writes nothing twice. (Procore's subcontractor invoices cannot be created through the API the
-sandbox serves, so hostile claims are covered by ``tests/integrations/test_map_properties.py``.)
+writes nothing twice; a payment status Xero may add is a named issue, never a payment made.
+(Procore's subcontractor invoices cannot be created through the API, so hostile claims are made
+by the sandbox's answers: ``tests/engine/test_unreadable_records.py``, and
+``tests/integrations/test_map_properties.py`` for the mapper.)
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.engine.test_hostile_input import html_parts
+from tests.engine.test_unreadable_records import garble
 from tests.integrations.apis import procore_api, xero_api
 from tests.integrations.test_direct_invoices import bill, cost_code_option, direct_costs, project_ids, xero_bills
 from tests.integrations.test_progress_claims import link_prerequisites, run, store
@@ -120,9 +123,14 @@ def test_hostile_payments_reach_procore_to_the_cent(
                 payable, references, ["1900-01-02", "2100-12-30", "2026-11-30"], [1.2345, 0.01, 2.5], strict=True
             )
         ]
-        made = xero.put("/Payments", json={"Payments": payments})
+        unknown = {**payments[0], "Amount": 0.02, "Reference": "status Xero may add", "Date": "2026-11-29"}
+        made = xero.put("/Payments", json={"Payments": [*payments, unknown]})
         assert made.status_code == 200, made.text
         sent = {payment["PaymentID"]: payment for payment in made.json()["Payments"]}
+    pending = made.json()["Payments"][-1]["PaymentID"]
+    garble(
+        trestle_env["TRESTLE_XERO_API_URL"], "/api.xro/2.0/Payments", "PaymentID", pending, set={"Status": "PENDING"}
+    )
 
     summary = run_flow(get_flow("payments"), notify=True)["integrations"]["payments"]
     assert summary["outcome"] in ("success", "issues") and summary["failed"] == 0, summary
@@ -143,6 +151,8 @@ def test_hostile_payments_reach_procore_to_the_cent(
             assert Decimal(str(found["amount"])).as_tuple().exponent >= -2, "money to the cent"
             assert payment["Reference"] in (found.get("notes") or ""), "the reference reaches Procore untouched"
     assert len(links) >= len(sent) - len(issues)
+    assert issues[pending] == "payment.unknown_status" and pending not in links, "never read as a payment made"
+    assert set(sent) - {pending} <= set(links), "the hostile payments around it reached Procore"
     html = html_parts(Path(trestle_env["TRESTLE_HOME"]) / "outbox")
     assert "<script>" not in html
     again = run("payments")
