@@ -53,12 +53,8 @@ class FieldProblem:
     """One unreadable value: where it was (``items[0].net_amount``), what was expected, what came."""
 
     field: str
-    expected: str
-    found: str
-
-    def describe(self) -> str:
-        """``total_claimed_amount: expected a valid decimal, found a JSON object``."""
-        return f"{self.field}: expected {self.expected}, found {self.found}"
+    expected: str  # pydantic's message less "Input should be": "a valid decimal"
+    found: str  # "a JSON object", "the number 5": see _found
 
 
 def read_tolerantly(
