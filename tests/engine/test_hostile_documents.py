@@ -56,6 +56,7 @@ def plant_bills(env: dict[str, str]) -> dict[str, dict[str, Any]]:
         bill(contact, "NEW-2100", [{**line, "Quantity": 1, "UnitAmount": 10}], Date="2100-12-01", DueDate="2100-12-31"),
         bill(contact, "ZERO", [{**line, "Quantity": 1, "UnitAmount": 0}]),
         bill(contact, "", [{**line, "Quantity": 1, "UnitAmount": 5}]),
+        bill(contact, "GARBLED", [{**line, "Quantity": 1, "UnitAmount": 7}]),
     ]
     with xero_api(env) as xero:
         made = xero.post("/Invoices", json={"Invoices": bills})
@@ -72,6 +73,9 @@ def test_hostile_bills_become_direct_costs_or_named_issues_and_the_email_is_esca
     links = store(trestle_env)
     seeded = {link.xero_id for link in links.links("direct_cost")}
     planted = plant_bills(trestle_env)
+    numbers = {sent["InvoiceNumber"]: invoice_id for invoice_id, sent in planted.items()}
+    garbled = numbers["GARBLED"]  # its lines (where its project is) answered as an object: named, not passed over
+    garble(trestle_env["TRESTLE_XERO_API_URL"], "/api.xro/2.0/Invoices", "InvoiceID", garbled, set={"LineItems": {}})
 
     summary = run_flow(get_flow("direct_invoices"), notify=True)["integrations"]["direct_invoices"]
     assert summary["outcome"] in ("success", "issues") and summary["failed"] == 0, summary
@@ -86,8 +90,8 @@ def test_hostile_bills_become_direct_costs_or_named_issues_and_the_email_is_esca
         assert cost["invoice_number"] == sent["InvoiceNumber"], "the number reaches Procore untouched"
         lines = sum(Decimal(str(line["amount"])) for line in cost["line_items"])
         assert lines == Decimal(str(sent["SubTotal"])).quantize(CENT), (sent["InvoiceNumber"], lines)
-    numbers = {sent["InvoiceNumber"]: invoice_id for invoice_id, sent in planted.items()}
     assert issues[numbers[""]] == "direct_cost.no_invoice_number"
+    assert issues[garbled] == "direct_cost.unreadable" and garbled not in costs
     assert {numbers[number] for number in HOSTILE_NUMBERS} <= set(costs), "hostile text is no reason to refuse"
     assert costs[numbers["OLD-1900"]]["direct_cost_date"] == "1900-01-01"
     assert costs[numbers["NEW-2100"]]["direct_cost_date"] == "2100-12-01"

@@ -51,6 +51,7 @@ from trestle.integrations.claim_bills import ClaimBills
 from trestle.integrations.direct_cost_writer import DirectCostWriter, format_target, parse_target, part_key
 from trestle.integrations.lookups import DIRECT_COST, PROGRESS_CLAIM, Lookups, money
 from trestle.models.store import PendingIntent
+from trestle.models.unreadable import unreadable_keys
 from trestle.models.xero import Invoice, LineItem
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.deleted import deleted_issue, policy_of
@@ -224,7 +225,8 @@ class DirectInvoicesIntegration(Integration):
         if self.lookups.procore_record_for(PROGRESS_CLAIM, invoice_id) is not None or self.claim_bills.covers(invoice):
             return None  # written by Trestle from a Procore subcontractor invoice
         projects = self._project_options(invoice)
-        if invoice_id not in self.linked and (invoice.status not in LIVE_STATUSES or not projects):
+        hidden = unreadable_keys(invoice) & {"Status", "LineItems"}  # what says whether it is ours: named, not skipped
+        if invoice_id not in self.linked and not hidden and (invoice.status not in LIVE_STATUSES or not projects):
             return None
         allowed = self.ctx.options.project_ids
         if allowed is not None:
