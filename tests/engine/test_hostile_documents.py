@@ -4,8 +4,10 @@ progress-claim bills, with quotes, ``==``, ``&&``, HTML, control characters, emo
 
 Each becomes what it should in Procore (text intact, amounts to the cent) or a named review issue;
 the good records around them still sync, the summary email shows the text escaped, and a rerun
-writes nothing twice. (Procore's subcontractor invoices cannot be created through the API the
-sandbox serves, so hostile claims are covered by ``tests/integrations/test_map_properties.py``.)
+writes nothing twice; a payment status Xero may add is a named issue, never a payment made.
+(Procore's subcontractor invoices cannot be created through the API, so hostile claims are made
+by the sandbox's answers: ``tests/engine/test_unreadable_records.py``, and
+``tests/integrations/test_map_properties.py`` for the mapper.)
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.engine.test_hostile_input import html_parts
+from tests.engine.test_unreadable_records import garble
 from tests.integrations.apis import procore_api, xero_api
 from tests.integrations.test_direct_invoices import bill, cost_code_option, direct_costs, project_ids, xero_bills
 from tests.integrations.test_progress_claims import link_prerequisites, run, store
@@ -53,6 +56,7 @@ def plant_bills(env: dict[str, str]) -> dict[str, dict[str, Any]]:
         bill(contact, "NEW-2100", [{**line, "Quantity": 1, "UnitAmount": 10}], Date="2100-12-01", DueDate="2100-12-31"),
         bill(contact, "ZERO", [{**line, "Quantity": 1, "UnitAmount": 0}]),
         bill(contact, "", [{**line, "Quantity": 1, "UnitAmount": 5}]),
+        bill(contact, "GARBLED", [{**line, "Quantity": 1, "UnitAmount": 7}]),
     ]
     with xero_api(env) as xero:
         made = xero.post("/Invoices", json={"Invoices": bills})
@@ -69,6 +73,9 @@ def test_hostile_bills_become_direct_costs_or_named_issues_and_the_email_is_esca
     links = store(trestle_env)
     seeded = {link.xero_id for link in links.links("direct_cost")}
     planted = plant_bills(trestle_env)
+    numbers = {sent["InvoiceNumber"]: invoice_id for invoice_id, sent in planted.items()}
+    garbled = numbers["GARBLED"]  # its lines (where its project is) answered as an object: named, not passed over
+    garble(trestle_env["TRESTLE_XERO_API_URL"], "/api.xro/2.0/Invoices", "InvoiceID", garbled, set={"LineItems": {}})
 
     summary = run_flow(get_flow("direct_invoices"), notify=True)["integrations"]["direct_invoices"]
     assert summary["outcome"] in ("success", "issues") and summary["failed"] == 0, summary
@@ -83,8 +90,8 @@ def test_hostile_bills_become_direct_costs_or_named_issues_and_the_email_is_esca
         assert cost["invoice_number"] == sent["InvoiceNumber"], "the number reaches Procore untouched"
         lines = sum(Decimal(str(line["amount"])) for line in cost["line_items"])
         assert lines == Decimal(str(sent["SubTotal"])).quantize(CENT), (sent["InvoiceNumber"], lines)
-    numbers = {sent["InvoiceNumber"]: invoice_id for invoice_id, sent in planted.items()}
     assert issues[numbers[""]] == "direct_cost.no_invoice_number"
+    assert issues[garbled] == "direct_cost.unreadable" and garbled not in costs
     assert {numbers[number] for number in HOSTILE_NUMBERS} <= set(costs), "hostile text is no reason to refuse"
     assert costs[numbers["OLD-1900"]]["direct_cost_date"] == "1900-01-01"
     assert costs[numbers["NEW-2100"]]["direct_cost_date"] == "2100-12-01"
@@ -120,9 +127,14 @@ def test_hostile_payments_reach_procore_to_the_cent(
                 payable, references, ["1900-01-02", "2100-12-30", "2026-11-30"], [1.2345, 0.01, 2.5], strict=True
             )
         ]
-        made = xero.put("/Payments", json={"Payments": payments})
+        unknown = {**payments[0], "Amount": 0.02, "Reference": "status Xero may add", "Date": "2026-11-29"}
+        made = xero.put("/Payments", json={"Payments": [*payments, unknown]})
         assert made.status_code == 200, made.text
         sent = {payment["PaymentID"]: payment for payment in made.json()["Payments"]}
+    pending = made.json()["Payments"][-1]["PaymentID"]
+    garble(
+        trestle_env["TRESTLE_XERO_API_URL"], "/api.xro/2.0/Payments", "PaymentID", pending, set={"Status": "PENDING"}
+    )
 
     summary = run_flow(get_flow("payments"), notify=True)["integrations"]["payments"]
     assert summary["outcome"] in ("success", "issues") and summary["failed"] == 0, summary
@@ -143,6 +155,8 @@ def test_hostile_payments_reach_procore_to_the_cent(
             assert Decimal(str(found["amount"])).as_tuple().exponent >= -2, "money to the cent"
             assert payment["Reference"] in (found.get("notes") or ""), "the reference reaches Procore untouched"
     assert len(links) >= len(sent) - len(issues)
+    assert issues[pending] == "payment.unknown_status" and pending not in links, "never read as a payment made"
+    assert set(sent) - {pending} <= set(links), "the hostile payments around it reached Procore"
     html = html_parts(Path(trestle_env["TRESTLE_HOME"]) / "outbox")
     assert "<script>" not in html
     again = run("payments")

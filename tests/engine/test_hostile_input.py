@@ -5,6 +5,21 @@ The contacts are created in the Xero sandbox through its API and put in the cont
 bookkeeper would. One run must not crash: each hostile contact becomes a Procore vendor with its
 name intact or a named review issue, the seeded good contacts still sync, and the summary email
 shows the names escaped, never as markup.
+
+Issue #16's whole catalogue, and where each case runs against the sandboxes:
+
+- quotes, ``==``, ``&&``, HTML, control characters, emoji: contacts (here), bills and payments
+  (``test_hostile_documents.py``), claims and commitments (``test_unreadable_records.py``);
+- long text: a contact name at Xero's 255 limit (here), a 500-character commitment title;
+- invalid countries (here) and regions (``test_vendors_flow.py``);
+- many decimals, zero and negative amounts: bills, payments, a claim item, commitment lines (here);
+- dates in 1900 and 2100: bills, payments, claims, commitments;
+- values the APIs may add: claim and commitment statuses, a Xero payment status (a named issue),
+  contact statuses, phone and address types (synced), document types (below);
+- missing fields: a claim's vendor, a commitment's vendor, a bill's number;
+- wrongly typed fields: a contact, a claim, a commitment, a bill (``<entity>.unreadable``);
+- any JSON: ``tests/clients/test_wire_properties.py``, ``tests/clients/test_unreadable.py``, and the
+  mappers in ``tests/integrations/test_map_properties.py``.
 """
 
 from __future__ import annotations

@@ -35,6 +35,8 @@ def test_meanings_are_the_declarations_as_sentences_and_undeclared_codes_still_g
     meaning = issue_meaning("project.write_rejected")
     assert meaning[0].isupper() and meaning[1:].startswith(declared["project.write_rejected"][1:])
     assert issue_meaning("retention.target_already_linked").startswith("Another record is already linked")
+    assert issue_meaning("retention.unreadable").startswith("The other system sent the record with a value of")
+    assert issue_meaning("commitment.unreadable").startswith("Procore sent the record with a value of the wrong type")
     assert issue_meaning("retention.something_new") == "Trestle could not send this record (something new)."
 
 

@@ -381,8 +381,14 @@ class CommitmentsIntegration(Integration):
         issues = self.ctx.store.open_issues(integration=self.name, entity=self.entity)
         cost_codes = self.lookups.links(COST_CODE)
         blockers = {
-            "commitment.project_not_integrated": still_unlinked("project_id", lambda p: int(p) in self.integrated),
-            "commitment.vendor_not_integrated": still_unlinked("vendor_id", self.lookups.contact_for_vendor),
+            # with no project or vendor named (an answer that left it out), re-read every run: the
+            # field may come back whole without the commitment's updated_at moving
+            "commitment.project_not_integrated": still_unlinked(
+                "project_id", lambda p: int(p) in self.integrated, unnamed_blocks=False
+            ),
+            "commitment.vendor_not_integrated": still_unlinked(
+                "vendor_id", self.lookups.contact_for_vendor, unnamed_blocks=False
+            ),
             "commitment.invalid_cost_code": unchanged_stamp(lambda: links_stamp(cost_codes)),
             # the commitment's own values: a change moves its updated_at (its lines and vendor are
             # frozen once approved; change orders re-read it through their own cursor)

@@ -53,6 +53,7 @@ from trestle.integrations.direct_cost_writer import DirectCostWriter, format_tar
 from trestle.integrations.lookups import COST_CODE, DIRECT_COST, PROGRESS_CLAIM, Lookups, money
 from trestle.integrations.recheck import STAMP, links_stamp, record_only, still_unlinked, to_recheck, unchanged_stamp
 from trestle.models.intents import PendingIntent
+from trestle.models.unreadable import unreadable_keys
 from trestle.models.xero import Invoice, LineItem
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.deleted import deleted_issue, policy_of
@@ -252,7 +253,8 @@ class DirectInvoicesIntegration(Integration):
         if self.lookups.procore_record_for(PROGRESS_CLAIM, invoice_id) is not None or self.claim_bills.covers(invoice):
             return None  # written by Trestle from a Procore subcontractor invoice
         projects = self._project_options(invoice)
-        if invoice_id not in self.linked and (invoice.status not in LIVE_STATUSES or not projects):
+        hidden = unreadable_keys(invoice) & {"Status", "LineItems"}  # what says whether it is ours: named, not skipped
+        if invoice_id not in self.linked and not hidden and (invoice.status not in LIVE_STATUSES or not projects):
             return None
         allowed = self.ctx.options.project_ids
         if allowed is not None:

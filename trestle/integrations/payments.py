@@ -54,6 +54,7 @@ __all__ = ["PaymentsIntegration", "cost_share"]
 PAGE_SIZE = 200
 PAYMENT_METHOD = "electronic"
 DELETED = "DELETED"
+AUTHORISED = "AUTHORISED"  # with DELETED, the payment statuses Xero documents
 _COMMITMENT_KINDS: tuple[CommitmentKind, ...] = ("work_order", "purchase_order")
 
 
@@ -135,6 +136,12 @@ class PaymentsIntegration(Integration):
             "the Xero payment was deleted; the Procore payment remains",
             "Delete the payment in Procore (Commitments → Payments Issued) or set "
             "TRESTLE_SYNC_ON_DELETED_PAYMENTS=propagate ([sync.on_deleted] payments) to let Trestle remove it.",
+        ),
+        IssueCode(
+            "payment.unknown_status",
+            "Xero sent a payment status Trestle does not know (neither AUTHORISED nor DELETED)",
+            "Nothing is sent to Procore for a payment whose status Trestle cannot read as made or deleted. If Xero "
+            "has added a status, report it so Trestle learns it; the payment is read again every run.",
         ),
         IssueCode(
             "payment.write_rejected",
@@ -259,6 +266,14 @@ class PaymentsIntegration(Integration):
                     f"The payment of {money(payment.amount)} was deleted in Xero but is still recorded in Procore.",
                     amount=money(payment.amount),
                 )
+            return
+        if payment.status != AUTHORISED:  # a status Xero may add: never read as a payment made
+            record.flag(
+                "payment.unknown_status",
+                f"Xero sent the payment with status '{payment.status or '(none)'}', which Trestle does not know, "
+                "so it was not sent to Procore.",
+                status=payment.status,
+            )
             return
         bill = self.bills.get(payment.invoice.invoice_id or "") if payment.invoice else None
         contact_id = bill.contact.contact_id if bill and bill.contact else None

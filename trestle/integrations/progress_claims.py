@@ -75,6 +75,7 @@ from trestle.integrations.lookups import COST_CODE, PROGRESS_CLAIM, VENDOR, Look
 from trestle.integrations.recheck import STAMP, links_stamp, record_only, still_unlinked, to_recheck, unchanged_stamp
 from trestle.models.links import LinkRow
 from trestle.models.procore import Commitment, CostCode, Requisition, RequisitionItem
+from trestle.models.unreadable import unreadable_keys
 from trestle.models.xero import CreditNote, Invoice, PaymentTerm
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.deleted import SourceGone, deleted_issue
@@ -85,6 +86,13 @@ from trestle.webhooks.feed import projects_to_read
 __all__ = ["APPROVED_STATUSES", "ProgressClaimsIntegration", "due_date"]
 
 APPROVED_STATUSES = frozenset({"approved", "approved_as_noted"})
+
+
+def _picked_up(requisition: Requisition) -> bool:
+    """Approved, or with a status Procore sent unreadably: that claim is named, never passed over."""
+    return (requisition.status or "") in APPROVED_STATUSES or "status" in unreadable_keys(requisition)
+
+
 BILL, CREDIT_NOTE = "ACCPAY", "ACCPAYCREDIT"
 PAGE_SIZE = 200
 CREDIT_NOTE_QUERY_CHUNK = 25
@@ -268,7 +276,7 @@ class ProgressClaimsIntegration(Integration):
                 if stamp and (high_water is None or stamp > high_water):
                     high_water = stamp
                 self.project_of[str(requisition.id)] = project_id
-                if (requisition.status or "") in APPROVED_STATUSES and not self.settled(requisition.id, stamp):
+                if _picked_up(requisition) and not self.settled(requisition.id, stamp):
                     approved.append(requisition)
             for first in range(0, max(len(approved), 1), PAGE_SIZE):
                 chunk = approved[first : first + PAGE_SIZE]
@@ -288,7 +296,7 @@ class ProgressClaimsIntegration(Integration):
             for project_id in projects
             if project_id in integrated
             for requisition in self.lookups.project_requisitions(project_id)
-            if str(requisition.id) in wanted and (requisition.status or "") in APPROVED_STATUSES
+            if str(requisition.id) in wanted and _picked_up(requisition)
         ]
         return self._records(found) + self._gone_records(sorted(wanted))
 
@@ -297,9 +305,16 @@ class ProgressClaimsIntegration(Integration):
             return list(ids)
         issues = self.ctx.store.open_issues(integration=self.name, entity=self.entity)
         cost_codes = self.lookups.links(COST_CODE)
+        # A claim answered without its vendor or project is re-read every run: the night's claims
+        # list is read anyway, so it costs no call, and an answer that left the field out (a
+        # server's glitch, not an edit) comes back whole without moving ``updated_at``.
         blockers = {
-            "progress_claim.vendor_not_linked": still_unlinked("vendor_id", self.lookups.contact_for_vendor),
-            "progress_claim.project_not_linked": still_unlinked("project_id", self.lookups.project_option),
+            "progress_claim.vendor_not_linked": still_unlinked(
+                "vendor_id", self.lookups.contact_for_vendor, unnamed_blocks=False
+            ),
+            "progress_claim.project_not_linked": still_unlinked(
+                "project_id", self.lookups.project_option, unnamed_blocks=False
+            ),
             "progress_claim.cost_code_not_linked": unchanged_stamp(lambda: links_stamp(cost_codes)),
             "progress_claim.zero_amount": record_only,  # approved claims are locked in Procore
         }

@@ -2,7 +2,8 @@
 
 Procore is snake_case on the wire, ids are (possibly > 32-bit) integers, money is a JSON string
 (``"250.0"``) parsed to :class:`~decimal.Decimal`, dates are ``YYYY-MM-DD`` and timestamps ISO-8601.
-Status-like fields are ``str`` so a new server value never crashes a run; unknown fields are ignored.
+Status-like fields are ``str`` so a new server value never crashes a run; unknown fields are ignored;
+a wrongly typed field leaves its record readable and named (:mod:`trestle.models.unreadable`).
 ``to_wire()`` gives a request body with money as strings and no None values.
 """
 
@@ -10,9 +11,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    model_validator,
+)
+
+from trestle.models.unreadable import FieldProblem, read_tolerantly, strictly
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -27,9 +38,24 @@ OptionalDateTime = Annotated[datetime | None, BeforeValidator(_blank_to_none)]
 
 
 class ProcoreModel(BaseModel):
-    """Base of every Procore model: unknown fields ignored."""
+    """Base of every Procore model: unknown fields ignored, a wrongly typed field kept aside.
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    A record with a field it cannot read parses without that field and lists it in
+    ``_unreadable`` (:mod:`trestle.models.unreadable`), so one bad record never loses its page.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", hide_input_in_errors=True)
+    identity: ClassVar[str] = "id"
+    _unreadable: tuple[FieldProblem, ...] = PrivateAttr(default=())
+
+    def __init__(self, /, **data: Any) -> None:
+        with strictly():  # built in code: a bad value is a bug to raise, not a field to leave out
+            super().__init__(**data)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read_tolerantly(cls, value: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        return read_tolerantly(cls, value, handler, cls.identity)
 
     def to_wire(self) -> dict[str, Any]:
         """The request-body form: no None, money as strings, ISO dates."""

@@ -7,7 +7,8 @@ Enum-like fields (Status, Type, TaxNumberType, …) are plain ``str`` so a value
 formats differently (``TAXNUMBERTYPE/EIN``) never crashes a run. Unknown fields are ignored.
 
 ``to_wire()`` produces a request body: aliases, no None values, dates as ``YYYY-MM-DD``,
-money as JSON numbers.
+money as JSON numbers. A wrongly typed field leaves its record readable and named
+(:mod:`trestle.models.unreadable`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,21 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PlainSerializer,
+    PrivateAttr,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel, to_pascal
 
 from trestle.jsonable import exact_number
 from trestle.models.msdate import is_ms_date, parse_ms_date, parse_ms_datetime
+from trestle.models.unreadable import FieldProblem, read_tolerantly, strictly
 
 
 def _xero_date(value: Any) -> Any:
@@ -48,9 +59,26 @@ Money = Annotated[Decimal, PlainSerializer(exact_number, return_type=float, when
 
 
 class XeroModel(BaseModel):
-    """Base of every Xero model: PascalCase aliases, unknown fields ignored."""
+    """Base of every Xero model: PascalCase aliases, unknown fields ignored, a wrongly typed field kept aside.
 
-    model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True, extra="ignore")
+    A record with a field it cannot read parses without that field and lists it in
+    ``_unreadable`` (:mod:`trestle.models.unreadable`); its own id (``ContactID`` for a
+    ``Contact``) must still be readable.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_pascal, populate_by_name=True, extra="ignore", hide_input_in_errors=True
+    )
+    _unreadable: tuple[FieldProblem, ...] = PrivateAttr(default=())
+
+    def __init__(self, /, **data: Any) -> None:
+        with strictly():  # built in code: a bad value is a bug to raise, not a field to leave out
+            super().__init__(**data)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read_tolerantly(cls, value: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        return read_tolerantly(cls, value, handler, f"{cls.__name__}ID")
 
     def to_wire(self) -> dict[str, Any]:
         """The request-body form: aliases, no None, ``YYYY-MM-DD`` dates, numeric money."""

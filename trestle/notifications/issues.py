@@ -3,8 +3,8 @@
 Every integration declares its issue codes once (``issues``: code, meaning, fix; see
 :mod:`trestle.tasks.declaration`); this module is the one place the email, ``trestle review`` and
 the Prefect artifact read them from, so they never disagree. Codes the pipeline raises for any integration
-(``<entity>.write_rejected``, ``<entity>.target_already_linked``) fall back on a meaning per
-suffix.
+(``<entity>.write_rejected``, ``<entity>.target_already_linked``, ``<entity>.unreadable``) fall
+back on a meaning per suffix.
 
 "Waiting" codes are normal states of work in progress (a commitment not approved yet, a claim
 that bills nothing): they are reported apart from problems and not counted as issues.
@@ -21,6 +21,7 @@ WAITING_CODES: frozenset[str] = frozenset({"commitment.not_approved", "progress_
 _MEANING_BY_SUFFIX = {
     "write_rejected": "The other system refused the write; its message says why.",
     "target_already_linked": "Another record is already linked to the same record in the other system.",
+    "unreadable": "The other system sent the record with a value of the wrong type; nothing was sent for it.",
 }
 _SETTING = re.compile(r"`?TRESTLE_([A-Z0-9_]+)`?")
 _SECTIONS = ("SYNC_", "EMAIL_", "PROCORE_", "XERO_")

@@ -8,11 +8,13 @@ falls back on the name split into lower-case words for a field nobody named.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from trestle.models.unreadable import FieldProblem
 from trestle.timeutil import to_utc
 
 XERO_DAY_LIMIT = 5000
@@ -73,6 +75,7 @@ FIELD_WORDS: dict[str, str] = {
     "InvoiceNumber": "invoice number",
 }
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_INDEX = re.compile(r"\[\d+\]")
 
 
 def field_words(field: str) -> str:
@@ -144,3 +147,17 @@ def budget_words(system: str, remaining: dict[str, Any], tz: ZoneInfo | None = N
             text += f" until {show_time(reset, tz)}"
         return text
     return None
+
+
+def unreadable_words(system: str, problems: Sequence[FieldProblem]) -> str:
+    """The review message of a record with values Trestle cannot read: each field, what it expected
+    and what came (never the text itself, see :mod:`trestle.models.unreadable`), and what happens next."""
+    listed = "; ".join(
+        f"{field_words(_INDEX.sub('', problem.field))} ({problem.field}): expected {problem.expected}, "
+        f"found {problem.found}"
+        for problem in problems
+    )
+    return (
+        f"{system} sent this record with {'a value' if len(problems) == 1 else 'values'} Trestle cannot read: "
+        f"{listed}. Nothing was sent for it; it is read again every run until {system} sends a readable value."
+    )

@@ -4,7 +4,8 @@ Each simulator is a FastAPI app built around a :class:`SandboxRuntime`: the opti
 started with, a rate-limit :class:`Clock` that can run faster than real time, a
 :class:`FaultInjector`, :class:`RequestStats`, a :class:`TokenRegistry` and optional state
 persistence. :func:`install_common` adds the request middleware (stats, latency, injected 5xx,
-lost responses) and the ``/_sandbox`` control routes to an app.
+lost responses, garbled answers: :mod:`trestle.sandbox.garble`) and the ``/_sandbox`` control
+routes to an app.
 
 Handlers are ``async def`` and mutate state without awaiting in between, so the event loop
 serialises writes: no locks are needed, and concurrency (Xero's 5-at-once limit) is still real
@@ -30,6 +31,9 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+
+from trestle.sandbox import garble
+from trestle.sandbox.garble import Garbler, garbled
 
 RATE_LIMIT_MODES = ("real", "off")
 
@@ -255,6 +259,7 @@ class SandboxRuntime:
     # Strict mode: every response is checked against the official schema of its operation and every
     # request against the operation's documented parameters and fields (docs/FIDELITY.md).
     strict: bool = True
+    garbler: Garbler = field(default_factory=Garbler)  # records answered with a wrong field (tests)
 
     def __post_init__(self) -> None:
         self.clock = Clock(parse_rate_limit_mode(self.rate_limit_mode) or 1.0)
@@ -349,9 +354,13 @@ def install_common(
                 return Response(body, status_code=status, media_type="text/plain", headers=headers)
         response = await call_next(request)
         runtime.stats.record(request.method, route_template(request), response.status_code)
+        if api and (garbles := runtime.garbler.applies(request.method, path, response.status_code)):
+            response = await garbled(response, garbles)
         if api and request.method in WRITE_METHODS and response.status_code < 300 and runtime.faults.lose_response():
             return Response(b"", status_code=504)
         return response
+
+    garble.install(app, runtime.garbler)
 
     @app.get("/_sandbox/health", include_in_schema=False)
     async def health() -> dict[str, Any]:
@@ -402,6 +411,7 @@ def install_common(
         runtime.dataset, runtime.seed = dataset, seed
         runtime.stats.reset()
         runtime.faults.configure(FaultConfig())
+        runtime.garbler.clear()
         return {"status": "ok", "dataset": dataset, "seed": seed, "objects": object_counts()}
 
 

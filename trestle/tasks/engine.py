@@ -170,7 +170,7 @@ class Integration(ABC):
 
     @classmethod
     def issue_codes(cls) -> tuple[IssueCode, ...]:
-        """The declared issues plus the two the pipeline raises for every integration, unless declared."""
+        """The declared issues plus the three the pipeline raises for every integration, unless declared."""
         declared = {issue.code for issue in cls.issues}
         target = SYSTEM_NAMES[cls.target_system]
         generic = (
@@ -178,6 +178,13 @@ class Integration(ABC):
                 f"{cls.entity}.write_rejected",
                 f"{target} refused the write (its message is shown)",
                 "Correct the record as the message says; the next run retries.",
+            ),
+            IssueCode(
+                f"{cls.entity}.unreadable",
+                f"{SYSTEM_NAMES[cls.source_system]} sent the record with a value of the wrong type (the field "
+                "and what came are named); nothing is sent for it",
+                f"Correct the field in {SYSTEM_NAMES[cls.source_system]} (or report the API change); the record "
+                "is read again every run and syncs once it is readable.",
             ),
             IssueCode(
                 f"{cls.entity}.target_already_linked",

@@ -35,7 +35,10 @@ from trestle.jsonable import jsonable
 from trestle.models import seen
 from trestle.models.intents import IntentIn, PendingIntent
 from trestle.models.report import RecordOutcome
+from trestle.models.unreadable import problems_of
+from trestle.notifications.words import unreadable_words
 from trestle.tasks import deleted
+from trestle.tasks.declaration import SYSTEM_NAMES
 from trestle.tasks.engine import (
     Page,
     Record,
@@ -158,11 +161,22 @@ def fetch_stage(run: PipelineRun, pages: Iterator[Page], number: int) -> Page | 
 
 @task(name="validate", task_run_name="validate-{run.name}-{number}", **STAGE_OPTIONS)
 def validate_stage(run: PipelineRun, page: Page, number: int) -> Page:
-    """Apply the integration's rules; a record that breaks one carries a named issue."""
+    """Apply the integration's rules; a record that breaks one carries a named issue.
+
+    A record the source sent with a value Trestle cannot read (:mod:`trestle.models.unreadable`)
+    gets ``<entity>.unreadable`` instead: its rules would read the fields left out of it.
+    """
+    integration = run.integration
     for record in page.records:
         record.issues = []
-        if not deleted.is_gone_source(record):
-            run.integration.validate(record)
+        if problems := problems_of(record.data):
+            record.flag(
+                f"{run.integration.entity}.unreadable",
+                unreadable_words(SYSTEM_NAMES[integration.source_system], problems),
+                fields=[problem.field for problem in problems],
+            )
+        elif not deleted.is_gone_source(record):
+            integration.validate(record)
     return page
 
 
