@@ -24,7 +24,8 @@ from tests.integrations.test_progress_claims import link_prerequisites
 from trestle.integrations.direct_invoices import DirectInvoicesIntegration, net_line_amount
 from trestle.integrations.lookups import money
 from trestle.integrations.payments import PaymentsIntegration
-from trestle.integrations.progress_claims import ProgressClaimsIntegration, _gross_and_retainage
+from trestle.integrations.progress_claim_lines import _gross_and_retainage
+from trestle.integrations.progress_claims import ProgressClaimsIntegration
 from trestle.models.procore import Requisition
 from trestle.models.xero import Invoice, Payment
 from trestle.settings import load_settings
