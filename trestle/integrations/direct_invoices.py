@@ -16,12 +16,7 @@ charging it to one would misstate that project's job cost (a bill of overhead on
 Each line lands in exactly one part, so the parts add up to the bill's project lines net of tax
 to the cent (the bill's SubTotal when every line is coded); tax is taken off line by line.
 
-Lines: "Cost Code" option → linked standard code → the project's code; a part's lines of one
-code are added up (``origin_id`` = ``<InvoiceID>:<cost code id>``). A project line with no cost
-code option, an unlinked option or a code the project does not use is an issue (a default code
-would misstate the budget); the whole bill waits until it is fixed, as for an unlinked project.
-Amount = LineAmount without tax (Exclusive and NoTax as is, Inclusive less the line's
-TaxAmount), rounded half-up to the cent: job cost is net of recoverable tax.
+Lines (per project cost code, net of tax): see :mod:`trestle.integrations.direct_invoice_lines`.
 Vendor = the bill's contact through the vendor link (not linked → issue).
 invoice_number = InvoiceNumber (required by Procore → issue when blank), direct_cost_date = Date,
 payment_date = FullyPaidOnDate (PAID bills), description = Reference, status ``approved`` (an
@@ -42,7 +37,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -50,14 +44,16 @@ from trestle.clients.errors import OutcomeUnknownError, RetriableApiError, Trans
 from trestle.integrations import recheck
 from trestle.integrations.claim_bills import ClaimBills
 from trestle.integrations.direct_cost_writer import DirectCostWriter, format_target, parse_target, part_key
-from trestle.integrations.lookups import COST_CODE, DIRECT_COST, PROGRESS_CLAIM, Lookups, money
-from trestle.integrations.recheck import STAMP, links_stamp, record_only, still_unlinked, to_recheck, unchanged_stamp
+from trestle.integrations.direct_invoice_lines import BillLines
+from trestle.integrations.direct_invoice_lines import net_line_amount as net_line_amount  # re-exported
+from trestle.integrations.lookups import COST_CODE, DIRECT_COST, PROGRESS_CLAIM, Lookups
+from trestle.integrations.recheck import links_stamp, record_only, still_unlinked, to_recheck, unchanged_stamp
 from trestle.models.intents import PendingIntent
 from trestle.models.unreadable import unreadable_keys
-from trestle.models.xero import Invoice, LineItem
+from trestle.models.xero import Invoice
 from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.deleted import deleted_issue, policy_of
-from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResult
+from trestle.tasks.engine import Page, Record, WriteItem, WriteResult
 
 PAGE_SIZE = 1000
 LIVE_STATUSES = ("AUTHORISED", "PAID")
@@ -81,15 +77,7 @@ def split_targets(target_id: str) -> dict[int, int]:
     return parse_target(target_id)
 
 
-def net_line_amount(line: LineItem, line_amount_types: str | None) -> Decimal:
-    """The line's amount without tax, to the cent (Inclusive lines carry their tax inside)."""
-    amount = money(line.line_amount)
-    if (line_amount_types or "Exclusive") == "Inclusive":
-        amount -= money(line.tax_amount)
-    return amount
-
-
-class DirectInvoicesIntegration(Integration):
+class DirectInvoicesIntegration(BillLines):
     name = "direct_invoices"
     title = "Direct invoices"
     entity = DIRECT_COST
@@ -267,20 +255,6 @@ class DirectInvoicesIntegration(Integration):
             invoice_id, label, invoice, updated_at=invoice.updated_date_utc, url=self.source_url_for(invoice_id)
         )
 
-    def _tracking(self, line: LineItem, category: str) -> tuple[str | None, str | None] | None:
-        """``(option id, option name)`` of the line's option in ``category`` (casefolded name)."""
-        for tracking in line.tracking or []:
-            if (tracking.name or "").casefold() == category and (tracking.option or tracking.tracking_option_id):
-                return tracking.tracking_option_id, tracking.option
-        return None
-
-    def _project_options(self, invoice: Invoice) -> list[tuple[str | None, str | None]]:
-        options: dict[str, tuple[str | None, str | None]] = {}
-        for line in invoice.line_items or []:
-            if (found := self._tracking(line, self.project_category)) is not None:
-                options.setdefault((found[1] or found[0] or "").casefold(), found)
-        return list(options.values())
-
     def _deletion_reported(self, record: Record, invoice: Invoice) -> bool:
         """With ``on_deleted = "report"`` a voided or deleted bill's direct cost is
         left in Procore and reported (a bill only uncoded from its project is still removed)."""
@@ -347,73 +321,6 @@ class DirectInvoicesIntegration(Integration):
             for project_id, lines in sorted(by_project.items())
         ]
         return {"origin_id": record.id, "parts": parts}
-
-    def _lines_by_project(self, record: Record, invoice: Invoice) -> dict[int, list[dict[str, Any]]]:
-        """Each linked project's lines: one per project cost code, net of tax and added up; flags bad lines."""
-        by_project: dict[int, dict[int, dict[str, Any]]] = {}
-        for number, line in enumerate(invoice.line_items or [], start=1):
-            project = self._tracking(line, self.project_category)
-            if project is None:
-                continue  # overhead: not a job cost of any project
-            project_id = self.lookups.project_for_option(project[0], name=project[1])
-            if project_id is None:  # validate() has flagged it; the record is skipped
-                continue
-            code_id = self._project_code(record, line, number, project_id)
-            if code_id is None:
-                continue
-            entry = by_project.setdefault(project_id, {}).setdefault(
-                code_id,
-                {
-                    "origin_id": f"{record.id}:{code_id}",
-                    "cost_code_id": code_id,
-                    "amount": Decimal("0.00"),
-                    "texts": [],
-                },
-            )
-            entry["amount"] += net_line_amount(line, invoice.line_amount_types)
-            if line.description and line.description not in entry["texts"]:
-                entry["texts"].append(line.description)
-        return {
-            project_id: [
-                {
-                    "origin_id": entry["origin_id"],
-                    "cost_code_id": entry["cost_code_id"],
-                    "amount": money(entry["amount"]),
-                    "description": "; ".join(entry["texts"])[:255] or None,
-                }
-                for entry in sorted(codes.values(), key=lambda entry: entry["cost_code_id"])
-            ]
-            for project_id, codes in by_project.items()
-        }
-
-    def _project_code(self, record: Record, line: LineItem, number: int, project_id: int) -> int | None:
-        """The project's cost code id for a line's "Cost Code" option, or None (flagged)."""
-        where = f"line {number} ('{line.description or ''}')"
-        found = self._tracking(line, self.cost_code_category)
-        option = found[1] if found else None
-        if not option:
-            record.flag("direct_cost.no_cost_code", f"{where} has no Cost Code option.", line=number)
-            return None
-        standard_id = self.lookups.standard_code_for_option(option)
-        if standard_id is None:
-            record.flag(
-                "direct_cost.cost_code_not_linked",
-                f"{where}: the Cost Code option '{option}' is not a Procore standard cost code.",
-                line=number,
-                option=option,
-                **{STAMP: links_stamp(self.lookups.links(COST_CODE))},
-            )
-            return None
-        code = self.lookups.project_cost_code_for_standard(project_id, standard_id)
-        if code is None or code.id is None:
-            record.flag(
-                "direct_cost.cost_code_not_in_project",
-                f"{where}: the project does not use cost code '{option}'.",
-                line=number,
-                option=option,
-            )
-            return None
-        return code.id
 
     # ------------------------------------------------------------------ write
     def write(self, items: list[WriteItem], batch_key: str) -> list[WriteResult]:
