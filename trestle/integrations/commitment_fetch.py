@@ -45,12 +45,10 @@ from trestle.webhooks.feed import projects_to_read
 PAGE_SIZE = 50  # records per page: one Xero batch write
 CHANGED_STREAM = "changed"  # pages of records; cursors travel per project and kind
 KINDS: tuple[CommitmentKind, ...] = ("work_order", "purchase_order")
-
 APPROVED_STATUSES: dict[CommitmentKind, frozenset[str]] = {
     "work_order": frozenset({"Approved", "Complete"}),
     "purchase_order": frozenset({"Approved", "Partially Received", "Received", "Closed"}),
 }
-
 CANCELLED_STATUSES = frozenset({"Void", "Terminated"})
 
 

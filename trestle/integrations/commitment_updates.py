@@ -13,9 +13,7 @@ from trestle.integrations.commitment_fetch import CommitmentSource
 from trestle.tasks.engine import Integration, Record
 
 DELETED = "DELETED"
-
 UNCHANGEABLE_PO_STATUSES = ("AUTHORISED", "BILLED")  # a cancelled commitment does not delete these
-
 CLOSED_PO_STATUSES = ("BILLED", "DELETED")  # a change order does not reach these
 
 
