@@ -44,6 +44,10 @@ from trestle.models.tables import Link, WriteIntent
 RUN_TIMEOUT = 240.0
 KILL_NEAR_WRITE_SHARE = 0.75
 """Share of kills aimed right after a write reached a sandbox (the rest land at a random moment)."""
+KILL_TRIES = 3
+"""Runs a kill aimed at one integration's writes gets: a run that ends before that integration wrote
+(its reads failed under the faults, or it had already written what the kill waited for) is followed
+by another run aimed at the same writer, so every writer takes its kill."""
 BANK_ACCOUNT = "090"
 CHAOS_FILES = {"xero": 3, "procore": 5}
 """Documents given files after each reset beyond the default seed's one bill and one claim (every
@@ -80,6 +84,8 @@ class Tally:
     token_expiries: int = 0
     day_limits: int = 0
     kills_by_integration: Counter[str] = field(default_factory=Counter)
+    kills_missed: Counter[str] = field(default_factory=Counter)
+    """Runs that ended before the writer their kill aimed at wrote (each followed by another try)."""
     faults_injected: int = 0
     duplicates: int = 0
     missing: int = 0
@@ -180,6 +186,29 @@ def _after_writes_of(install: Install, integration: str, writes: int) -> Any:
     return reached
 
 
+def _expire_tokens_at_first_write(
+    process: subprocess.Popen[str], sandboxes: SandboxProcess, aimed: Any | None
+) -> bool:
+    """Expire both systems' access tokens right after the run's first write (mid-run); False if it ended first.
+
+    ``aimed`` (the kill's condition) is polled meanwhile, so it takes its baseline as soon as its
+    integration starts and a write of that integration before the expiry still counts for the kill.
+    """
+    start = total_writes(sandboxes)
+
+    def first_write() -> bool:
+        if aimed is not None:
+            aimed()
+        return total_writes(sandboxes) > start
+
+    # 20 ms, as for a kill: phase two's expiry and kill both come at payments' first few writes
+    if not wait_for(process, first_write):
+        return False
+    for system in ("xero", "procore"):
+        httpx.post(f"{sandboxes.urls[system]}/_sandbox/tokens/expire").raise_for_status()
+    return True
+
+
 def chaos_phase(install: Install, plan: ChaosPlan, rng: random.Random, tally: Tally) -> None:
     """Kills, concurrent runs and token expiries under 5xx and lost answers, then a clean run."""
     sandboxes = install.sandboxes
@@ -188,32 +217,33 @@ def chaos_phase(install: Install, plan: ChaosPlan, rng: random.Random, tally: Ta
     sandboxes.set_faults(error_rate=plan.error_rate, lost_rate=plan.lost_rate, seed=rng.randrange(1 << 30))
     expiries_left = plan.token_expiries
     for number in range(plan.kills):
-        process = install.start_nightly()
-        tally.runs += 1
-        if expiries_left:
-            expiries_left -= 1
-            start = total_writes(sandboxes)
-            # 20 ms, as for a kill: phase two's expiry and kill both come at payments' first few writes
-            if wait_for(process, lambda start=start: total_writes(sandboxes) > start):
-                for system in ("xero", "procore"):
-                    httpx.post(f"{sandboxes.urls[system]}/_sandbox/tokens/expire").raise_for_status()
-                tally.token_expiries += 1
-        if plan.kill_targets:
-            aim = plan.kill_targets[number % len(plan.kill_targets)]
-            reached = wait_for(process, _after_writes_of(install, aim, 1))
-        elif rng.random() < KILL_NEAR_WRITE_SHARE:
-            target = total_writes(sandboxes) + rng.randint(1, 6)
-            reached = wait_for(process, lambda target=target: total_writes(sandboxes) >= target)
-        else:
-            delay = rng.uniform(2.0, 25.0)
-            deadline = time.monotonic() + delay
-            reached = wait_for(process, lambda deadline=deadline: time.monotonic() >= deadline)
-        if reached:
-            process.send_signal(signal.SIGKILL)
-            tally.kills += 1
+        aim = plan.kill_targets[number % len(plan.kill_targets)] if plan.kill_targets else None
+        for _attempt in range(KILL_TRIES if aim else 1):
+            process = install.start_nightly()
+            tally.runs += 1
+            aimed = _after_writes_of(install, aim, 1) if aim else None
+            if expiries_left:
+                expiries_left -= 1
+                if _expire_tokens_at_first_write(process, sandboxes, aimed):
+                    tally.token_expiries += 1
+            if aimed:
+                reached = wait_for(process, aimed)
+            elif rng.random() < KILL_NEAR_WRITE_SHARE:
+                target = total_writes(sandboxes) + rng.randint(1, 6)
+                reached = wait_for(process, lambda target=target: total_writes(sandboxes) >= target)
+            else:
+                delay = rng.uniform(2.0, 25.0)
+                deadline = time.monotonic() + delay
+                reached = wait_for(process, lambda deadline=deadline: time.monotonic() >= deadline)
+            if reached:
+                process.send_signal(signal.SIGKILL)
+                tally.kills += 1
+                process.wait(RUN_TIMEOUT)
+                tally.kills_by_integration[install.current_integration()] += 1
+                break
             process.wait(RUN_TIMEOUT)
-            tally.kills_by_integration[install.current_integration()] += 1
-        process.wait(RUN_TIMEOUT)
+            if aim:
+                tally.kills_missed[aim] += 1
     for _ in range(plan.day_limits):
         set_day_budget(sandboxes, rng.randint(3, 20))
         tally.runs += 1
@@ -425,12 +455,15 @@ def table(rows: list[tuple[str, Tally]]) -> str:
         for attribute in ("faults_injected", "runs", "kills", "token_expiries", "day_limits", "duplicates", "missing"):
             setattr(total, attribute, getattr(total, attribute) + getattr(tally, attribute))
         total.kills_by_integration += tally.kills_by_integration
+        total.kills_missed += tally.kills_missed
         total.amount_differences += tally.amount_differences
         total.unlinked += tally.unlinked
         total.strict_violations += tally.strict_violations
     lines.append(" | ".join(map(str, ("total", *_numbers(total)))))
     by_integration = ", ".join(f"{name} {count}" for name, count in sorted(total.kills_by_integration.items()))
     lines.append(f"kills by integration: {by_integration or 'none'}")
+    missed = ", ".join(f"{name} {count}" for name, count in sorted(total.kills_missed.items()))
+    lines.append(f"runs that ended before their aimed writer wrote (tried again): {missed or 'none'}")
     timing = ", ".join(f"{name} {tally.seconds:.0f} s ({tally.stats_polls} stats polls)" for name, tally in rows)
     lines.append(f"wall time: {timing}")
     return "\n".join(lines)
