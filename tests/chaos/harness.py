@@ -186,9 +186,7 @@ def _after_writes_of(install: Install, integration: str, writes: int) -> Any:
     return reached
 
 
-def _expire_tokens_at_first_write(
-    process: subprocess.Popen[str], sandboxes: SandboxProcess, aimed: Any | None
-) -> bool:
+def _expire_tokens_at_first_write(process: subprocess.Popen[str], sandboxes: SandboxProcess, aimed: Any | None) -> bool:
     """Expire both systems' access tokens right after the run's first write (mid-run); False if it ended first.
 
     ``aimed`` (the kill's condition) is polled meanwhile, so it takes its baseline as soon as its
