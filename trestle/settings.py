@@ -147,6 +147,11 @@ class SyncSettings(BaseModel):
         "DRAFT", description="status of new bills, credit notes and purchase orders"
     )
     bill_due_days: int = Field(30, ge=0, le=365, description="due date when the Xero contact has no bill payment terms")
+    direct_cost_cost_type: str = Field(
+        "O",
+        description="code of the Procore cost type (line item type) new direct cost lines get, so a night's new "
+        "bills go in one call per project and step; '' (or a code Procore lacks) writes them bill by bill, untyped",
+    )
     payments_include_tax: bool = Field(
         False, description="send whole payments to Procore instead of their cost (excluding tax) share"
     )

@@ -11,6 +11,7 @@ import pytest
 
 from tests.clients.conftest import PROCORE_COMPANY, Recorder, Sleeps
 from trestle.clients import ProcoreClient, StaticTokenAuthenticator, ValidationFailed, updated_at_filter
+from trestle.clients.errors import OutcomeUnknownError
 from trestle.clients.procore_base import SYNC_BATCH_SIZE
 from trestle.models.procore import ContractPayment, DirectCost, Vendor
 
@@ -173,3 +174,35 @@ def test_direct_cost_list_vendor_is_a_name_and_show_vendor_an_object() -> None:
     found = next(client_for(recorder).iter_direct_costs(3))
     assert found.vendor is not None and found.vendor.name == "Acme Pty Ltd" and found.vendor.id is None
     assert DirectCost.model_validate(shown).vendor.id == 9  # type: ignore[union-attr]
+
+
+def test_a_header_create_sync_is_never_resent_but_a_line_sync_is() -> None:
+    """Headers created by sync match nothing, so a lost answer is not sent again; lines carry their
+    origin_id, so a line sync whose answer was lost is sent again and finds what it made."""
+    sent: dict[str, int] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent[request.url.path] = sent.get(request.url.path, 0) + 1
+        if sent[request.url.path] == 1:
+            return httpx.Response(504, json={"errors": "gateway timeout"})
+        updates = json.loads(request.content)["updates"]
+        return httpx.Response(
+            200, json={"entities": [{**u, "id": 5, "holder": {"id": 9}} for u in updates], "errors": []}
+        )
+
+    client = client_for(Recorder(handler))
+    with pytest.raises(OutcomeUnknownError):
+        client.create_direct_costs(3, [{"invoice_number": "I-1", "vendor_id": 1, "direct_cost_type": "invoice"}])
+    assert sent == {"/rest/v1.0/projects/3/direct_costs/sync": 1}
+    lines = client.sync_direct_cost_lines(3, [{"direct_cost_id": 9, "cost_code_id": 2, "origin_id": "B:2"}])
+    assert sent["/rest/v1.0/projects/3/direct_costs/line_items/sync"] == 2
+    assert [(line.origin_id, line.holder.id if line.holder else None) for line in lines.entities] == [("B:2", 9)]
+
+
+def test_line_item_types_are_the_company_list() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.params["company_id"] == str(PROCORE_COMPANY)
+        return httpx.Response(200, json=[{"id": 4, "name": "Other", "code": "O", "base_type": "other"}])
+
+    (other,) = client_for(Recorder(handler)).line_item_types()
+    assert (other.id, other.code) == (4, "O")

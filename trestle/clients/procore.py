@@ -32,6 +32,7 @@ from trestle.clients.procore_direct_costs import DirectCostsApi
 from trestle.models.procore import (
     Company,
     CostCode,
+    LineItemType,
     Me,
     Project,
     ProjectStage,
@@ -168,3 +169,8 @@ class ProcoreClient(CommitmentsApi, DirectCostsApi):
         """Company tax codes."""
         items = self._iter("/rest/v1.0/tax_codes", params={"company_id": self.company_id})
         return [TaxCode.model_validate(item) for item in items]
+
+    def line_item_types(self) -> list[LineItemType]:
+        """Company cost types (line item types): a direct cost line synced by cost code needs one."""
+        items = self._iter("/rest/v1.0/line_item_types", params={"company_id": self.company_id})
+        return [LineItemType.model_validate(item) for item in items]

@@ -187,14 +187,21 @@ class ProcoreBase(RestClient):
         model: type[EntityT],
         *,
         route: str | None = None,
+        idempotent: bool = True,
         **extra: Any,
     ) -> SyncResult[EntityT]:
+        """Send ``updates`` in batches of :data:`SYNC_BATCH_SIZE`; the merged entities and errors.
+
+        A sync matched by ``id``/``origin_id`` may be resent after a lost answer (the second send
+        finds what the first wrote); one that creates records matched by neither is not
+        (``idempotent=False``: a lost answer raises OutcomeUnknownError).
+        """
         route = route or path
         result: SyncResult[EntityT] = SyncResult()
         wire = [to_wire(update) for update in updates]
         for start in range(0, len(wire), SYNC_BATCH_SIZE):
             body = {**extra, "updates": wire[start : start + SYNC_BATCH_SIZE]}
-            payload = self._object(self._write("PATCH", path, route, body, idempotent=True), route)
+            payload = self._object(self._write("PATCH", path, route, body, idempotent=idempotent), route)
             entities, errors = payload.get("entities"), payload.get("errors")
             if not isinstance(entities, list) or not isinstance(errors, list):
                 raise MalformedResponseError(

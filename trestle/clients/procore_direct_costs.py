@@ -50,6 +50,29 @@ class DirectCostsApi(ProcoreBase):
         path = f"/rest/v1.0/projects/{project_id}/direct_costs/sync"
         return self._sync(path, updates, DirectCost, route="/rest/v1.0/projects/{project_id}/direct_costs/sync")
 
+    def create_direct_costs(self, project_id: int, headers: Sequence[Mapping[str, Any]]) -> SyncResult[DirectCost]:
+        """Create many direct cost headers in one sync (no ``id``, no ``origin_id``: nothing locks them).
+
+        Not idempotent (nothing matches a resent header): a lost answer raises OutcomeUnknownError,
+        and the caller finds what was created by each header's ``origin_data``.
+        """
+        path = f"/rest/v1.0/projects/{project_id}/direct_costs/sync"
+        route = "/rest/v1.0/projects/{project_id}/direct_costs/sync"
+        return self._sync(path, headers, DirectCost, route=route, idempotent=False)
+
+    def sync_direct_cost_lines(
+        self, project_id: int, lines: Sequence[DirectCostLineItem | Mapping[str, Any]]
+    ) -> SyncResult[DirectCostLineItem]:
+        """Create or update lines of the project's unlocked direct costs in one sync.
+
+        A new line names its ``direct_cost_id``, ``cost_code_id`` and ``line_item_type_id`` (the
+        operation requires the type with a cost code). Lines carry their ``origin_id``, so a resend
+        after a lost answer finds the lines the first send made (the sync reading of docs/FIDELITY.md).
+        """
+        path = f"/rest/v1.0/projects/{project_id}/direct_costs/line_items/sync"
+        route = "/rest/v1.0/projects/{project_id}/direct_costs/line_items/sync"
+        return self._sync(path, lines, DirectCostLineItem, route=route)
+
     def delete_direct_cost(self, project_id: int, direct_cost_id: int) -> None:
         """Delete a direct cost (refused with 422 while its ``origin_id`` locks it; a retry may see 404)."""
         route = "/rest/v1.0/projects/{project_id}/direct_costs/{id}"

@@ -11,7 +11,9 @@ takes lines keyed by cost code, so a part is written in steps, each on a documen
    has, every line keyed by its ``origin_id`` ``<InvoiceID>:<cost code id>``;
 3. lock: ``PATCH …/direct_costs/sync`` ``{id, origin_id, header fields, status approved}``.
 
-A change unlocks first (the same sync with ``origin_id: null``), then runs steps 2–3 on the same
+A night's new bills take the same steps in batches, one sync per project and step
+(:mod:`.direct_cost_batch`); this class writes changes and finishes what a kill or a lost answer
+interrupted. A change unlocks first (the same sync with ``origin_id: null``), then runs steps 2–3 on the same
 direct cost. A project that drops out of the bill has its part unlocked and deleted.
 
 Exactly once: no step is ever resent blind. A lost answer (or a kill) leaves the bill's intent
@@ -87,6 +89,29 @@ def parts_of(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
 def _amount(value: Any) -> float:
     """A money amount for a line body, whose schema says ``number`` (two decimals survive a float's repr)."""
     return float(money(value))
+
+
+def line_body(wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """The body of one payload line: ``origin_id``, ``cost_code_id``, ``amount`` and a description if any."""
+    body = {
+        "origin_id": wanted["origin_id"],
+        "cost_code_id": int(wanted["cost_code_id"]),
+        "amount": _amount(wanted["amount"]),
+    }
+    if wanted.get("description"):
+        body["description"] = wanted["description"]
+    return body
+
+
+def lock_update(direct_cost_id: int | None, part: Mapping[str, Any]) -> dict[str, Any]:
+    """The sync element that completes a part: header fields, status and ``origin_id`` (which locks it)."""
+    update = {name: part.get(name) for name in HEADER_FIELDS}
+    return update | {
+        "id": direct_cost_id,
+        "origin_id": part["origin_id"],
+        "origin_data": mark(part["origin_id"]),
+        "status": part["status"],
+    }
 
 
 class DirectCostWriter:
@@ -202,13 +227,7 @@ class DirectCostWriter:
             for line in self.procore.iter_direct_cost_lines(project_id, direct_cost_id):
                 existing.setdefault(line.origin_id, []).append(line)
         for wanted in lines:
-            body = {
-                "origin_id": wanted["origin_id"],
-                "cost_code_id": int(wanted["cost_code_id"]),
-                "amount": _amount(wanted["amount"]),
-            }
-            if wanted.get("description"):
-                body["description"] = wanted["description"]
+            body = line_body(wanted)
             found = existing.get(wanted["origin_id"]) or []
             have = found.pop(0) if found else None
             if have is None:
@@ -223,14 +242,7 @@ class DirectCostWriter:
 
     def _lock(self, project_id: int, direct_cost_id: int, part: Mapping[str, Any]) -> None:
         """Set the header fields, status and ``origin_id`` in one sync: the part is complete and locked."""
-        update = {name: part.get(name) for name in HEADER_FIELDS}
-        update |= {
-            "id": direct_cost_id,
-            "origin_id": part["origin_id"],
-            "origin_data": mark(part["origin_id"]),
-            "status": part["status"],
-        }
-        result = self.procore.sync_direct_costs(project_id, [update])
+        result = self.procore.sync_direct_costs(project_id, [lock_update(direct_cost_id, part)])
         if not any(entity.id == direct_cost_id and entity.origin_id == part["origin_id"] for entity in result.entities):
             messages = [message for error in result.errors for message in error.messages]
             raise PartRefused("; ".join(messages) or "Procore returned no result for the direct cost")

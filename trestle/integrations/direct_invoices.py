@@ -22,19 +22,21 @@ invoice_number = InvoiceNumber (required by Procore → issue when blank), direc
 payment_date = FullyPaidOnDate (PAID bills), description = Reference, status ``approved`` (an
 AUTHORISED bill is approved for payment in the accounts).
 
-Writing (:mod:`.direct_cost_writer`): header, lines, lock, on documented operations only, with
-every step found again before it is redone after a kill or a lost answer. A changed bill updates
+Writing (:mod:`.direct_cost_batch`, :mod:`.direct_cost_writer`): header, lines, lock, on documented
+operations only, with every step found again before it is redone after a kill or a lost answer. A changed bill updates
 its parts in place (unlock, lines, lock); a project that drops out of the bill has its part
 removed; a synced bill that is later VOIDED, DELETED or no longer coded to a project has every
 part removed (:meth:`DirectInvoicesIntegration.remove_parts`): it is no longer a cost.
 
 The link: one per bill, ``procore_id`` = ``"<project id>:<direct cost id>"`` per part,
-comma-joined. API calls per new part: a header POST, a POST per cost code line and a sync; a
-changed part adds an unlock sync and a line read; incremental runs write only changed bills.
+comma-joined. API calls: a night's new bills take three syncs per project (headers, lines, locks,
+:mod:`.direct_cost_batch`) and one read of the company's cost types; a changed part takes an unlock
+sync, a line read, a call per changed line and a lock sync; incremental runs write only changed bills.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from functools import partial
@@ -43,6 +45,7 @@ from typing import Any
 from trestle.clients.errors import OutcomeUnknownError, RetriableApiError, TransportError
 from trestle.integrations import recheck
 from trestle.integrations.claim_bills import ClaimBills
+from trestle.integrations.direct_cost_batch import BatchDirectCostWriter, batchable
 from trestle.integrations.direct_cost_writer import DirectCostWriter, format_target, parse_target, part_key
 from trestle.integrations.direct_invoice_lines import BillLines
 from trestle.integrations.direct_invoice_lines import net_line_amount as net_line_amount  # re-exported
@@ -55,6 +58,7 @@ from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.deleted import deleted_issue, policy_of
 from trestle.tasks.engine import Page, Record, WriteItem, WriteResult
 
+logger = logging.getLogger(__name__)
 PAGE_SIZE = 1000
 LIVE_STATUSES = ("AUTHORISED", "PAID")
 GONE_STATUSES = ("VOIDED", "DELETED")
@@ -125,7 +129,7 @@ class DirectInvoicesIntegration(BillLines):
             "rounded half-up to the cent",
         ),
     )
-    settings_used = ("project_category", "cost_code_category", "overlap_minutes")
+    settings_used = ("project_category", "cost_code_category", "direct_cost_cost_type", "overlap_minutes")
     issues = (
         deleted_issue(
             DIRECT_COST,
@@ -183,6 +187,8 @@ class DirectInvoicesIntegration(BillLines):
         self.cost_code_category = sync.cost_code_category.casefold()
         self.linked = {link.xero_id for link in self.ctx.store.links(self.entity)}
         self.writer = DirectCostWriter(self.ctx.procore)
+        self.batch_writer: BatchDirectCostWriter | None = None
+        self.cost_type_read = False  # the cost type is read once a run, and only when a new bill is written
         self.claim_bills = ClaimBills.from_store(self.ctx.store)  # progress claims not linked yet (a killed run)
 
     # ------------------------------------------------------------------ fetch
@@ -324,7 +330,30 @@ class DirectInvoicesIntegration(BillLines):
 
     # ------------------------------------------------------------------ write
     def write(self, items: list[WriteItem], batch_key: str) -> list[WriteResult]:
-        return [self._unless_lost(item, partial(self.writer.write_bill, item, recovering=False)) for item in items]
+        """New bills in one sync per project and step (:mod:`.direct_cost_batch`); changes bill by bill."""
+        new = [item for item in items if batchable(item)]
+        batch = self._batch_writer() if new else None
+        results = {result.source_id: result for result in batch.write_new_bills(new)} if batch else {}
+        return [
+            results.get(item.source_id)
+            or self._unless_lost(item, partial(self.writer.write_bill, item, recovering=False))
+            for item in items
+        ]
+
+    def _batch_writer(self) -> BatchDirectCostWriter | None:
+        """The batch writer with the configured cost type, read once a run (None: no such type, noted)."""
+        if not self.cost_type_read:
+            self.cost_type_read = True
+            code = self.ctx.settings.sync.direct_cost_cost_type.strip()
+            types = [kind for kind in self.ctx.procore.line_item_types() if kind.code == code] if code else []
+            self.batch_writer = BatchDirectCostWriter(self.ctx.procore, self.writer, types[0].id) if types else None
+            if code and not types:
+                logger.warning(
+                    "Procore has no cost type with code %r (TRESTLE_SYNC_DIRECT_COST_COST_TYPE): new direct costs "
+                    "are written bill by bill, their lines without a cost type",
+                    code,
+                )
+        return self.batch_writer
 
     def recover(self, intents: list[PendingIntent]) -> list[WriteResult]:
         """Finish writes a kill or lost answer left pending: every part is looked up before anything is resent.

@@ -393,6 +393,23 @@ class LineCostCode(ProcoreModel):
     id: int | None = None
 
 
+class LineHolder(ProcoreModel):
+    """What a line read on its own belongs to (``holder: {id, holder_type}``): its direct cost."""
+
+    id: int | None = None
+    holder_type: str | None = None
+
+
+class LineItemType(ProcoreModel):
+    """A company cost type (``GET /rest/v1.0/line_item_types``), such as ``O`` Other."""
+
+    id: int
+    name: str | None = None
+    code: str | None = None
+    base_type: str | None = None
+    origin_id: str | None = None
+
+
 class DirectCostLineItem(ProcoreModel):
     """A line of a direct cost: a line write's body, or a line read back (``cost_code`` as an object)."""
 
@@ -407,6 +424,9 @@ class DirectCostLineItem(ProcoreModel):
     unit_cost: Money | None = None
     uom: str | None = None
     origin_id: str | None = None
+    #: The direct cost a new line goes to, in a line sync's body (its answer names it as ``holder``).
+    direct_cost_id: int | None = None
+    holder: LineHolder | None = None
 
 
 class DirectCost(ProcoreModel):
@@ -440,6 +460,7 @@ class SyncError(ProcoreModel):
 
     id: int | None = None
     origin_id: str | None = None
+    origin_data: str | None = None
     errors: dict[str, list[str]] | list[str] | str = Field(default_factory=dict)
 
     @property

@@ -142,6 +142,52 @@ def test_direct_cost_locked_by_origin_id(api: httpx.Client, state) -> None:
     assert missing.status_code == 422 and set(missing.json()["errors"]) == {"invoice_number", "direct_cost_type"}
 
 
+def test_direct_cost_line_sync_creates_by_origin_id_and_needs_a_cost_type(api: httpx.Client, state) -> None:
+    """Headers created by sync (no origin_id), their lines in one line sync, then locked: a resent line
+    sync updates what the first made, a line without a cost type is refused, a locked one cannot change."""
+    project_id = next(iter(state.projects))
+    vendor_id = next(iter(state.vendors))
+    code_id = next(c["id"] for c in state.cost_codes.values() if c["project_id"] == project_id)
+    type_id = next(kind["id"] for kind in state.line_item_types.values() if kind["code"] == "O")
+    base = f"/rest/v1.0/projects/{project_id}/direct_costs"
+    headers = [
+        {"invoice_number": f"INV-9{n}", "vendor_id": vendor_id, "direct_cost_type": "invoice", "origin_data": f"m{n}"}
+        for n in (1, 2)
+    ]
+    created = api.patch(f"{base}/sync", json={"updates": headers}).json()
+    assert created["errors"] == [] and [e["origin_data"] for e in created["entities"]] == ["m1", "m2"]
+    first, second = (entity["id"] for entity in created["entities"])
+    assert all(entity["origin_id"] is None for entity in created["entities"]), "unlocked"
+    lines = [
+        {
+            "direct_cost_id": first,
+            "cost_code_id": code_id,
+            "line_item_type_id": type_id,
+            "amount": 10.5,
+            "origin_id": "B1:1",
+        },
+        {
+            "direct_cost_id": second,
+            "cost_code_id": code_id,
+            "line_item_type_id": type_id,
+            "amount": 4,
+            "origin_id": "B2:1",
+        },
+        {"direct_cost_id": second, "cost_code_id": code_id, "amount": 1, "origin_id": "B2:2"},
+    ]
+    synced = api.patch(f"{base}/line_items/sync", json={"updates": lines}).json()
+    assert [(e["holder"]["id"], e["origin_id"]) for e in synced["entities"]] == [(first, "B1:1"), (second, "B2:1")]
+    (refused,) = synced["errors"]
+    assert refused["origin_id"] == "B2:2" and "line_item_type_id" in " ".join(refused["errors"]["base"])
+    again = api.patch(f"{base}/line_items/sync", json={"updates": lines[:2]}).json()
+    assert again["errors"] == [] and [e["id"] for e in again["entities"]] == [e["id"] for e in synced["entities"]]
+    assert [len(api.get(f"{base}/{dc}/line_items").json()) for dc in (first, second)] == [1, 1], "no line twice"
+    locked = api.patch(f"{base}/sync", json={"updates": [{"id": first, "origin_id": "B1"}]}).json()
+    assert locked["errors"] == []
+    changed = api.patch(f"{base}/line_items/sync", json={"updates": [{**lines[0], "amount": 11}]}).json()
+    assert changed["entities"] == [] and "synced" in " ".join(changed["errors"][0]["errors"]["base"])
+
+
 def test_requisition_summary_maths_to_the_cent(api: httpx.Client, state) -> None:
     requisition = next(
         r

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from . import money, routes_attachments, rules, views
 from .paging import COMMON_MATCHERS, apply_filters, match_ids, match_text, paginate, parse_filters
 from .routing import SyncTarget, answer, answer_view, body_int, int_param, json_body, run_sync, state_of, wrapped
-from .state import ApiError, ProcoreState, Record, not_found
+from .state import ApiError, ProcoreState, Record, ValidationFailed, not_found
 
 router = APIRouter()
 
@@ -195,6 +195,65 @@ async def create_direct_cost_v10(request: Request, project_id: int) -> Response:
 
 
 _LINES = "/rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}/line_items"
+_LINE_TYPE_REQUIRED = "either wbs_code_id or cost_code_id and line_item_type_id are required when creating a line item"
+
+
+@router.patch("/rest/v1.0/projects/{project_id}/direct_costs/line_items/sync")
+async def sync_direct_cost_lines(request: Request, project_id: int) -> Response:
+    """Create or update many lines of the project's direct costs, matched by ``id``/``origin_id``.
+
+    A new line names its ``direct_cost_id`` and, with a ``cost_code_id``, a ``line_item_type_id``
+    (the operation's description); a line of a synced direct cost is refused as on the line routes.
+    """
+    state = state_of(request)
+    state.project(project_id)
+    body = await json_body(request)
+    holders: dict[int, Record] = {}  # line id -> its direct cost, for the answer's holder
+
+    def live_costs() -> list[Record]:
+        return [
+            record
+            for record in state.direct_costs.values()
+            if record["project_id"] == project_id and record.get("deleted_at") is None
+        ]
+
+    def find(predicate_key: str, value: object) -> Record | None:
+        for record in live_costs():
+            for line in record["line_items"]:
+                if line.get(predicate_key) == value:
+                    holders[line["id"]] = record
+                    found: Record = line
+                    return found
+        return None
+
+    def create(attrs: dict[str, object]) -> Record:
+        holder_id = attrs.pop("direct_cost_id", None)
+        if holder_id is None:
+            raise ValidationFailed({"direct_cost_id": ["is required when creating a line item"]})
+        if attrs.get("wbs_code_id") is None and (
+            attrs.get("cost_code_id") is None or attrs.get("line_item_type_id") is None
+        ):
+            raise ValidationFailed({"base": [_LINE_TYPE_REQUIRED]})
+        try:
+            holder = _direct_cost(state, project_id, int(str(holder_id)))
+        except (ValueError, ApiError) as exc:
+            raise ValidationFailed({"direct_cost_id": ["Direct cost not found"]}) from exc
+        line = rules.add_line_item(state, holder, attrs)
+        holders[line["id"]] = holder
+        return line
+
+    def update(line: Record, attrs: dict[str, object]) -> Record:
+        attrs.pop("direct_cost_id", None)
+        return rules.update_line_item(state, holders[line["id"]], line, attrs)
+
+    target = SyncTarget(
+        find_by_id=lambda line_id: find("id", line_id),
+        find_by_origin=lambda origin: find("origin_id", origin),
+        create=create,
+        update=update,
+        render=lambda line: views.line_item(state, holders[line["id"]], line, embedded=False),
+    )
+    return run_sync(body.get("updates"), target)
 
 
 def _direct_cost_line(record: Record, line_id: int) -> Record:

@@ -166,6 +166,9 @@ class ProcoreState:
             "requisitions": len(self.requisitions),
             "contract_payments": len(self.contract_payments),
             "direct_costs": sum(1 for d in self.direct_costs.values() if d.get("deleted_at") is None),
+            "direct_cost_projects": len(
+                {d["project_id"] for d in self.direct_costs.values() if d.get("deleted_at") is None}
+            ),
             "direct_cost_attachments": sum(
                 len(d.get("attachments") or []) for d in self.direct_costs.values() if d.get("deleted_at") is None
             ),
