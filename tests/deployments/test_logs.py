@@ -26,7 +26,7 @@ from trestle.cli import run_flow
 from trestle.flows import get_flow
 from trestle.tasks.pipeline import BATCH_RECORDS
 
-STAGES = ("recover", "prepare", "validate", "match", "map", "write", "record", "report")
+STAGES = ("prepare", "validate", "match", "map", "write", "record", "report")  # "recover" only when writes are pending
 
 
 def _latest_run_id(flow_name: str) -> Any:

@@ -105,7 +105,9 @@ def _run_stages(run: PipelineRun) -> None:
     Lookups.of(ctx).refresh()  # links read while waiting for the lease may be stale by now
     run.load_links()
     prepare_stage(run)
-    if not ctx.dry_run:  # after prepare: recovery may need what prepare loads (a tracking category)
+    # after prepare: recovery may need what prepare loads (a tracking category); no task run when
+    # nothing is pending (most nights), as none is made for an empty page
+    if not ctx.dry_run and ctx.store.pending_intents(run.name):
         recover_stage(run)
     _record_run_level_issue(run, None)
     if ctx.options.record_ids is not None:
