@@ -23,7 +23,7 @@ from bench.goals import SEED, Evidence, Figure, figure_row
 from bench.nightly import NightMeasurement, fresh_database, measure_night
 from bench.sandbox_process import SYSTEMS, SandboxProcess
 
-FEED_DATASETS = ("small", "medium")
+FEED_DATASETS = ("small", "medium", "large")
 FEED_KEY = "feed_nights"
 
 

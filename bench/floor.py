@@ -30,7 +30,12 @@ Narrowest readings, written down here because they decide the figure:
   least one bill when any has files.
 - Xero takes 50 documents per batch write (``trestle.clients.xero_batch.BATCH_SIZE``, the size
   Xero's documentation recommends), a tracking option one call each (no batch endpoint), Procore's
-  vendor sync 1,000 per call and a direct cost or contract payment one call each.
+  vendor sync 1,000 per call and a contract payment one call each.
+- New direct costs: three syncs per project that gains some, whatever their number (headers without
+  ``origin_id``, then their lines, then the lock that sets ``origin_id``: Procore locks a direct cost
+  once its ``origin_id`` is set, and no documented create takes lines keyed by cost code), and the
+  company's cost types once (a line synced by cost code needs one).
+- A file copied between the systems is a download and an upload, neither with a batch.
 """
 
 from __future__ import annotations
@@ -69,6 +74,13 @@ def batches(records: int, batch: int) -> int:
 def linked_projects(night: NightMeasurement) -> int:
     """Projects linked after the night (they are the scope of every per-project list)."""
     return night.objects_after["xero"].get("tracking_options:Project", 0)
+
+
+def direct_cost_projects(night: NightMeasurement) -> int:
+    """Projects that gained direct costs: at least one, and more only where the count of projects
+    holding direct costs grew (new bills in projects that already had some count once: the floor errs low)."""
+    before = night.objects_before["procore"].get("direct_cost_projects", 0)
+    return max(1, night.objects_after["procore"].get("direct_cost_projects", 0) - before)
 
 
 def floor_terms(night: NightMeasurement) -> list[Term]:
@@ -112,12 +124,15 @@ def floor_terms(night: NightMeasurement) -> list[Term]:
         Term("xero", "progress_claims", "bills written", batches(bills + claims_updated, XERO_BATCH)),
         Term("xero", "progress_claims", "credit notes written", batches(notes, XERO_BATCH)),
     ]
-    # direct invoices: the changed Xero bills; one Procore call per direct cost created
+    # direct invoices: the changed Xero bills; new direct costs in three syncs per project (headers,
+    # lines, lock), which need the company's cost types once
     direct_created = int(night.integrations.get("direct_invoices", {}).get("created", 0))
     direct_updated = int(night.integrations.get("direct_invoices", {}).get("updated", 0))
+    cost_projects = direct_cost_projects(night) if direct_created else 0
     terms += [
         Term("xero", "direct_invoices", "bills changed", 1),
-        Term("procore", "direct_invoices", "direct costs created", direct_created),
+        Term("procore", "direct_invoices", "cost types", 1 if direct_created else 0),
+        Term("procore", "direct_invoices", "headers, lines and locks (3 syncs a project)", 3 * cost_projects),
         Term("procore", "direct_invoices", "direct costs updated (sync)", batches(direct_updated, PROCORE_SYNC_BATCH)),
     ]
     # bill attachments: the linked bills' HasAttachments, then the files of each bill that has some
@@ -127,6 +142,13 @@ def floor_terms(night: NightMeasurement) -> list[Term]:
     terms += [
         Term("xero", "bill_attachments", "linked bills re-read", 1 if with_files else 0),
         Term("xero", "bill_attachments", "files of bills with attachments", 1 if with_files else 0),
+        Term("xero", "bill_attachments", "files copied: downloads", night.written("bill_attachments")),
+        Term("procore", "bill_attachments", "files copied: uploads", night.written("bill_attachments")),
+    ]
+    # claim attachments: each file copied is one download and one upload (neither has a batch)
+    terms += [
+        Term("procore", "claim_attachments", "files copied: downloads", night.written("claim_attachments")),
+        Term("xero", "claim_attachments", "files copied: uploads", night.written("claim_attachments")),
     ]
     # payments: the changed Xero payments; one Procore call per contract payment
     terms += [
