@@ -78,3 +78,27 @@ def test_new_bills_take_three_syncs_a_project_and_a_refused_one_fails_alone(tres
     assert {cost["id"] for cost in costs.values()} == linked_ids, "every direct cost linked, none twice"
     lines = [line["origin_id"] for cost in costs.values() for line in cost["line_items"]]
     assert lines and len(lines) == len(set(lines)), "each line once"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_without_the_cost_type_new_bills_go_bill_by_bill_and_all_land(
+    trestle_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    link_prerequisites()
+    monkeypatch.setenv("TRESTLE_SYNC_DIRECT_COST_COST_TYPE", "NOPE")
+    before = procore_requests(trestle_env)
+    summary = run()
+    after = procore_requests(trestle_env)
+    store = store_for(trestle_env)
+    links = store.links("direct_cost")
+    costs = direct_costs(trestle_env, project_ids(store))
+
+    assert summary["created"] == len(links) > 0 and summary["failed"] == 0, summary
+    headers = "POST /rest/v1.0/projects/{project_id}/direct_costs"
+    assert after[headers] - before.get(headers, 0) == sum(len(split_targets(link.procore_id)) for link in links)
+    assert "line_items/sync" not in " ".join(route for route in after if after[route] != before.get(route, 0))
+    assert any("no cost type with code 'NOPE'" in record.getMessage() for record in caplog.records)
+    assert {cost["id"] for cost in costs.values()} == {
+        dc for link in links for dc in split_targets(link.procore_id).values()
+    }
+    assert all(cost["origin_id"] for cost in costs.values())

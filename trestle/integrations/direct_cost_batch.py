@@ -23,6 +23,7 @@ which looks for the part first and adopts it (or is refused again, with Procore'
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -44,6 +45,7 @@ from trestle.tasks.engine import WriteItem, WriteResult
 from trestle.tasks.faults import crash_point
 
 LOST = (OutcomeUnknownError, RetriableApiError, TransportError)
+logger = logging.getLogger(__name__)
 
 
 def batchable(item: WriteItem) -> bool:
@@ -74,6 +76,25 @@ class BatchDirectCostWriter:
         self.procore = procore
         self.one_by_one = one_by_one
         self.line_item_type_id = line_item_type_id
+
+    @classmethod
+    def with_cost_type(
+        cls, procore: ProcoreClient, one_by_one: DirectCostWriter, code: str
+    ) -> BatchDirectCostWriter | None:
+        """A writer giving lines the company cost type ``code`` (one read); None, with a warning, if
+        Procore has none such (new bills then go bill by bill, untyped); None without a read for ``''``."""
+        code = code.strip()
+        if not code:
+            return None
+        kinds = [kind for kind in procore.line_item_types() if kind.code == code]
+        if not kinds:
+            logger.warning(
+                "Procore has no cost type with code %r (TRESTLE_SYNC_DIRECT_COST_COST_TYPE): new direct costs "
+                "are written bill by bill, their lines without a cost type",
+                code,
+            )
+            return None
+        return cls(procore, one_by_one, kinds[0].id)
 
     def write_new_bills(self, items: Sequence[WriteItem]) -> list[WriteResult]:
         """Write every bill of ``items`` (each :func:`batchable`); one result per item, in order."""

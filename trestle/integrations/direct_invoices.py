@@ -36,7 +36,6 @@ sync, a line read, a call per changed line and a lock sync; incremental runs wri
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from functools import partial
@@ -46,7 +45,7 @@ from trestle.clients.errors import OutcomeUnknownError, RetriableApiError, Trans
 from trestle.integrations import recheck
 from trestle.integrations.claim_bills import ClaimBills
 from trestle.integrations.direct_cost_batch import BatchDirectCostWriter, batchable
-from trestle.integrations.direct_cost_writer import DirectCostWriter, format_target, parse_target, part_key
+from trestle.integrations.direct_cost_writer import DirectCostWriter, format_target, parse_target, part_key, parts_of
 from trestle.integrations.direct_invoice_lines import BillLines
 from trestle.integrations.direct_invoice_lines import net_line_amount as net_line_amount  # re-exported
 from trestle.integrations.lookups import COST_CODE, DIRECT_COST, PROGRESS_CLAIM, Lookups
@@ -58,7 +57,6 @@ from trestle.tasks.declaration import FieldMap, IssueCode
 from trestle.tasks.deleted import deleted_issue, policy_of
 from trestle.tasks.engine import Page, Record, WriteItem, WriteResult
 
-logger = logging.getLogger(__name__)
 PAGE_SIZE = 1000
 LIVE_STATUSES = ("AUTHORISED", "PAID")
 GONE_STATUSES = ("VOIDED", "DELETED")
@@ -329,6 +327,12 @@ class DirectInvoicesIntegration(BillLines):
         return {"origin_id": record.id, "parts": parts}
 
     # ------------------------------------------------------------------ write
+    def write_group(self, record: Record) -> str:
+        """Direct costs live under their project's path: a batch holds one project's bills (by the
+        bill's first project), so its three syncs serve the whole batch."""
+        parts = parts_of(record.payload or {})
+        return str(min(int(part["project_id"]) for part in parts)) if parts else ""
+
     def write(self, items: list[WriteItem], batch_key: str) -> list[WriteResult]:
         """New bills in one sync per project and step (:mod:`.direct_cost_batch`); changes bill by bill."""
         new = [item for item in items if batchable(item)]
@@ -341,18 +345,11 @@ class DirectInvoicesIntegration(BillLines):
         ]
 
     def _batch_writer(self) -> BatchDirectCostWriter | None:
-        """The batch writer with the configured cost type, read once a run (None: no such type, noted)."""
+        """The batch writer with the configured cost type, looked up once a run (None: Procore lacks it)."""
         if not self.cost_type_read:
             self.cost_type_read = True
-            code = self.ctx.settings.sync.direct_cost_cost_type.strip()
-            types = [kind for kind in self.ctx.procore.line_item_types() if kind.code == code] if code else []
-            self.batch_writer = BatchDirectCostWriter(self.ctx.procore, self.writer, types[0].id) if types else None
-            if code and not types:
-                logger.warning(
-                    "Procore has no cost type with code %r (TRESTLE_SYNC_DIRECT_COST_COST_TYPE): new direct costs "
-                    "are written bill by bill, their lines without a cost type",
-                    code,
-                )
+            code = self.ctx.settings.sync.direct_cost_cost_type
+            self.batch_writer = BatchDirectCostWriter.with_cost_type(self.ctx.procore, self.writer, code)
         return self.batch_writer
 
     def recover(self, intents: list[PendingIntent]) -> list[WriteResult]:
