@@ -7,7 +7,8 @@ goes to each of them, so one record is one file on one direct cost, with source 
 ``<AttachmentID>@<direct cost id>`` (Procore ids are unique across projects; the id fits the link
 store's 64 characters) and the Procore attachment id as its target. A direct
 cost rebuilt under a new id is a new target, so its files are sent again. Every run reads the
-linked bills (50 per call) and lists the files only of those with attachments.
+bills Xero marks ``HasAttachments`` (``where``, 1,000 a page: not the linked bills by id, which
+cost a call per 50 every night) and lists the files of the linked ones among them.
 
 Written one file at a time: the file is downloaded (``GET …/Attachments/{AttachmentID}``) into a
 spooled temporary file and sent to ``PATCH /rest/v1.1/projects/{project_id}/direct_costs/{id}`` as
@@ -42,7 +43,10 @@ from trestle.tasks.engine import Integration, Page, Record, WriteItem, WriteResu
 BILL_ATTACHMENT = "bill_attachment"
 TOO_LARGE = f"{BILL_ATTACHMENT}.too_large"
 DEFAULT_MIME_TYPE = "application/octet-stream"
-BILLS_PER_READ = 50
+BILLS_PER_PAGE = 50
+#: The bills whose files matter, in pages of 1,000 (``where`` takes any element, Xero's OpenAPI says):
+#: asking for the linked bills by id instead costs a call per 50 (the gateway's URL cap), every night.
+WITH_FILES = 'Type=="ACCPAY" AND HasAttachments==true'
 
 
 def invoice_id_of(link: LinkRow) -> str:
@@ -127,15 +131,20 @@ class BillAttachmentsIntegration(Integration):
             for where in direct_costs_of(link, dry_run=self.ctx.dry_run):
                 if where[0] in projects:
                     targets.setdefault(invoice_id_of(link), []).append(where)
-        bill_ids = sorted(targets)
-        for start in range(0, len(bill_ids), BILLS_PER_READ):
-            bills = self.ctx.xero.get_invoices(bill_ids[start : start + BILLS_PER_READ])
+        if not targets:
+            return
+        with_files = [
+            bill
+            for bill in self.ctx.xero.iter_invoices(where=WITH_FILES)
+            if bill.invoice_id in targets and bill.has_attachments
+        ]
+        with_files.sort(key=lambda bill: bill.invoice_id or "")
+        for start in range(0, len(with_files), BILLS_PER_PAGE):
             records = [
                 self._record(bill.invoice_id or "", bill.invoice_number, file, where)
-                for bill in bills
-                if bill.has_attachments and bill.invoice_id in targets
-                for file in self.ctx.xero.invoice_attachments(bill.invoice_id)
-                for where in targets[bill.invoice_id]
+                for bill in with_files[start : start + BILLS_PER_PAGE]
+                for file in self.ctx.xero.invoice_attachments(bill.invoice_id or "")
+                for where in targets[bill.invoice_id or ""]
             ]
             yield Page(records)
 
