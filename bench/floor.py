@@ -35,7 +35,10 @@ Narrowest readings, written down here because they decide the figure:
   ``origin_id``, then their lines, then the lock that sets ``origin_id``: Procore locks a direct cost
   once its ``origin_id`` is set, and no documented create takes lines keyed by cost code), and the
   company's cost types once (a line synced by cost code needs one).
-- A file copied between the systems is a download and an upload, neither with a batch.
+- A file copied between the systems is a download and an upload, neither with a batch. A file
+  goes to a direct cost only with its lock lifted (``origin_id`` cleared) and set again: two syncs,
+  counted once per night that copies any (the night's data does not say how many direct costs
+  received files, so the floor errs low).
 """
 
 from __future__ import annotations
@@ -144,6 +147,7 @@ def floor_terms(night: NightMeasurement) -> list[Term]:
         Term("xero", "bill_attachments", "files of bills with attachments", 1 if with_files else 0),
         Term("xero", "bill_attachments", "files copied: downloads", night.written("bill_attachments")),
         Term("procore", "bill_attachments", "files copied: uploads", night.written("bill_attachments")),
+        Term("procore", "bill_attachments", "lock lifted and set again", 2 if night.written("bill_attachments") else 0),
     ]
     # claim attachments: each file copied is one download and one upload (neither has a batch)
     terms += [
