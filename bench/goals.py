@@ -171,15 +171,29 @@ def quiet_night_writes(evidence: Evidence) -> list[Figure]:
 def _overhead_figure(title: str, night: NightMeasurement, note: str) -> Figure:
     own = night.integration_seconds()
     share = 1 - own / night.wall_seconds if night.wall_seconds else 0.0
-    engine = night.prefect_seconds
-    measured = f", Prefect's engines {engine:.1f} s ({engine / night.wall_seconds:.0%})" if engine is not None else ""
     return Figure(
         title,
-        f"{night.wall_seconds:.1f} s, integrations' own work {own:.1f} s, overhead {share:.0%}{measured}; "
-        f"{night.task_runs} task runs",
+        f"{night.wall_seconds:.1f} s, integrations' own work {own:.1f} s, overhead {share:.0%}"
+        f"{_overhead_parts(night)}; {night.task_runs} task runs",
         "Prefect and process overhead ≤ 15 % of wall",
         share <= 0.15,
         note,
+    )
+
+
+def _overhead_parts(night: NightMeasurement) -> str:
+    """Where the overhead went: the flow run's own start and end (its heartbeat thread's stop
+    among them), then the rest (Trestle's run-level work and the integration task runs' engines);
+    and Prefect's engines in all, those of the stages inside the integrations' work included."""
+    engine, flow_part = night.prefect_seconds, night.flow_engine_seconds
+    if engine is None or flow_part is None:
+        return ""
+    wall = night.wall_seconds
+    rest = wall - night.integration_seconds() - flow_part
+    return (
+        f" = flow run start and end {flow_part:.2f} s (of which Prefect's heartbeat thread's stop "
+        f"{night.heartbeat_stop_seconds or 0.0:.2f} s) + run-level work and integration task runs {rest:.2f} s; "
+        f"Prefect's engines in all {engine:.2f} s ({engine / wall:.0%})"
     )
 
 
@@ -199,7 +213,8 @@ def prefect_overhead(evidence: Evidence) -> list[Figure]:
                 evidence.nights["medium"][0],
                 "overhead = wall − the integrations' own seconds (their reports, which include their stages' "
                 "task-run engine time); the temporary server's start (once per process) is not in it; "
-                "Prefect's engines = measured around the flow body and each task run on the night's thread",
+                "Prefect's engines = measured around the flow body and each task run on the night's thread; "
+                "the heartbeat thread sleeps in 1 s steps and is joined as the flow run ends",
             )
         )
     if night := evidence.extra.get("running_server_night"):

@@ -12,7 +12,8 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ class NightMeasurement:
     integrations: dict[str, dict[str, Any]]  # the summary's per-integration entries
     task_runs: int
     prefect_seconds: float | None = None  # Prefect's engines on the night's thread (see _PrefectMeter)
+    flow_engine_seconds: float | None = None  # of which: the flow run's own start and end
+    heartbeat_stop_seconds: float | None = None  # of which: waiting for Prefect's heartbeat thread to stop
     empty_task_runs: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -84,11 +87,17 @@ class NightMeasurement:
             "writes": {system: self.writes(system) for system in SYSTEMS},
             "task_runs": self.task_runs,
             "prefect_seconds": None if self.prefect_seconds is None else round(self.prefect_seconds, 3),
+            "flow_engine_seconds": _rounded(self.flow_engine_seconds),
+            "heartbeat_stop_seconds": _rounded(self.heartbeat_stop_seconds),
             "routes": self.routes,
             "objects_before": self.objects_before,
             "objects_after": self.objects_after,
             "integrations": self.integrations,
         }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _is_token_route(route: str) -> bool:
@@ -110,9 +119,11 @@ class _PrefectMeter:
         self.task_calls = 0.0
         self.task_bodies = 0.0
         self.flow_body = 0.0
+        self.heartbeat_stop = 0.0
         self._originals: dict[str, Any] = {}
 
     def __enter__(self) -> _PrefectMeter:
+        import prefect.flow_engine as flow_engine
         import prefect.task_engine as task_engine
         from prefect.flow_engine import FlowRunEngine
         from prefect.task_engine import SyncTaskRunEngine
@@ -122,6 +133,7 @@ class _PrefectMeter:
         run_task, call_flow_fn = task_engine.run_task, FlowRunEngine.call_flow_fn
         self._originals = {"begin_run": begin_run, "call_task_fn": call_task_fn, "run_task": run_task}
         self._originals["call_flow_fn"] = call_flow_fn
+        send_heartbeats = self._originals["send_heartbeats"] = flow_engine._send_heartbeats
         depth = [0]  # flow bodies: only the outermost one is timed
 
         def timed(add: Callable[[float], None], call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -155,6 +167,20 @@ class _PrefectMeter:
             finally:
                 depth[0] -= 1
 
+        @contextmanager
+        def timed_heartbeats(*args: Any, **kwargs: Any) -> Iterator[None]:
+            # the heartbeat thread sleeps in 1 s steps; the engine joins it as the flow run ends
+            beats = send_heartbeats(*args, **kwargs)
+            beats.__enter__()
+            try:
+                yield
+            finally:
+                started = time.perf_counter()
+                beats.__exit__(None, None, None)
+                if threading.current_thread() is main:
+                    meter.heartbeat_stop += time.perf_counter() - started
+
+        flow_engine._send_heartbeats = timed_heartbeats
         SyncTaskRunEngine.begin_run = counted_begin_run  # type: ignore[method-assign]
         SyncTaskRunEngine.call_task_fn = lambda engine, *a, **k: timed(add_body, call_task_fn, engine, *a, **k)  # type: ignore[method-assign]
         task_engine.run_task = lambda *a, **k: timed(add_call, run_task, *a, **k)
@@ -162,6 +188,7 @@ class _PrefectMeter:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        import prefect.flow_engine as flow_engine
         import prefect.task_engine as task_engine
         from prefect.flow_engine import FlowRunEngine
         from prefect.task_engine import SyncTaskRunEngine
@@ -170,6 +197,7 @@ class _PrefectMeter:
         SyncTaskRunEngine.call_task_fn = self._originals["call_task_fn"]  # type: ignore[method-assign]
         task_engine.run_task = self._originals["run_task"]
         FlowRunEngine.call_flow_fn = self._originals["call_flow_fn"]  # type: ignore[method-assign]
+        flow_engine._send_heartbeats = self._originals["send_heartbeats"]
 
     @property
     def total(self) -> int:
@@ -209,6 +237,8 @@ def measure_night(label: str, sandboxes: SandboxProcess) -> NightMeasurement:
         integrations=dict(summary.get("integrations", {})),
         task_runs=tasks.total,
         prefect_seconds=tasks.engine_seconds(wall),
+        flow_engine_seconds=wall - tasks.flow_body,
+        heartbeat_stop_seconds=tasks.heartbeat_stop,
     )
 
 

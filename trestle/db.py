@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -56,7 +57,9 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return config
 
 
+@cache
 def head_revision() -> str | None:
+    """The newest migration this install ships (read once per process: the scripts are part of the package)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 

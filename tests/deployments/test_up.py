@@ -191,7 +191,12 @@ def test_nightly_run_from_the_api_completes_with_artifacts_for_it_and_each_integ
     markdown = [item for item in artifacts if item["type"] == "markdown"]
     tables = {item["key"]: item for item in artifacts if item["type"] == "table"}
     stems = ["nightly", *(name.replace("_", "-") for name in REGISTRY)]
-    assert sorted(item["key"] for item in markdown) == sorted(f"trestle-{stem}-summary" for stem in stems), artifacts
+    # one summary per integration and the night; Prefect's client resends a POST whose answer timed
+    # out on a busy server, so a key may hold two versions: then they are the same summary
+    assert {item["key"] for item in markdown} == {f"trestle-{stem}-summary" for stem in stems}, markdown
+    for key in {item["key"] for item in markdown}:
+        versions = [item for item in markdown if item["key"] == key]
+        assert len({item["data"] for item in versions}) == 1, versions
     assert set(tables) == {f"trestle-{stem}-{kind}" for stem in stems for kind in ("integrations", "records")}
     night = next(item["data"] for item in markdown if item["key"] == "trestle-nightly-summary")
     assert all(title in night for title in titles), night[:2000]
@@ -203,14 +208,14 @@ def test_nightly_run_from_the_api_completes_with_artifacts_for_it_and_each_integ
     runs = _integration_runs(up, nightly_run["id"])
     assert set(runs) == set(REGISTRY), runs
     assert all(run["state_type"] == "COMPLETED" for run in runs.values()), runs
-    # each integration's own artifacts hang from its task run (published by its summary task beneath it)
-    mine = {"flow_runs": {"id": {"any_": [nightly_run["id"]]}}, "limit": 200}
-    summaries = up.api("POST", "/task_runs/filter", json={**mine, "task_runs": {"name": {"like_": "summary-"}}})
-    parent_of = {run["id"]: {item["id"] for item in run["task_inputs"].get("__parents__", [])} for run in summaries}
+    # each integration's own artifacts hang from its task run (sent in its context, from the background)
     for name, run in runs.items():
         stem = f"trestle-{name.replace('_', '-')}"
-        keys = {item["key"] for item in artifacts if run["id"] in parent_of.get(item["task_run_id"], set())}
+        keys = {item["key"] for item in artifacts if item["task_run_id"] == run["id"]}
         assert {f"{stem}-summary", f"{stem}-integrations"} <= keys, f"{name}: {sorted(k for k in keys if k)}"
+    # each integration's progress bar, finished before the run ended (sent from the background)
+    progress = [item["data"] for item in artifacts if item["type"] == "progress"]
+    assert len(progress) >= len(REGISTRY) and set(progress) == {100.0}, progress
 
     latest = up.api(
         "POST", "/artifacts/latest/filter", json={"artifacts": {"key": {"any_": ["trestle-nightly-summary"]}}}

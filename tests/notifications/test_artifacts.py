@@ -14,6 +14,7 @@ from prefect.client.schemas.objects import Artifact
 
 from tests.notifications.reports import nightly_report
 from trestle.models.report import RunReport
+from trestle.notifications import background
 from trestle.notifications.artifacts import ProgressReporter, artifact_key, publish_run_artifacts
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -43,6 +44,7 @@ def summarising_flow(report: RunReport, records: int) -> str:
         progress.advance()
     progress.finish()
     publish_run_artifacts(report)
+    background.drain()  # what the flows do before they end (trestle.flows.common.execute)
     return str(flow_run.id)
 
 

@@ -16,13 +16,13 @@ from typing import Any, cast
 
 from prefect import State, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture, wait
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from prefect.utilities.annotations import quote
 
 from trestle.integrations import integration
 from trestle.models.report import IntegrationReport, RunReport
+from trestle.notifications import background
 from trestle.notifications.artifacts import publish_run_artifacts
 from trestle.notifications.email import deliver_summary
 from trestle.settings import TrestleSettings, load_settings
@@ -83,37 +83,37 @@ def execute(
             summary=report.summary_dict(),
             api_calls=sum(report.api_calls.values()),
         )
-    # quoted: Prefect would otherwise walk the whole report and settings looking for futures
-    # (about 0.15 s per summary on a medium night); they hold none
-    parameters = (cast(Any, quote(report)), cast(Any, quote(settings)))
-    pending = _BACKGROUND_SUMMARIES.get()
-    if pending is not None and not notify:
-        pending.append(finish_stage.submit(*parameters, notify=False))
+    if _IN_BACKGROUND.get() and not notify:
+        background.send(publish_run_artifacts, report)
     else:
-        finish_stage(*parameters, notify=notify)
+        background.drain()  # the progress bars sent so far, before the summary that ends the run
+        # quoted: Prefect would otherwise walk the whole report and settings looking for futures
+        # (about 0.15 s per summary on a medium night); they hold none
+        finish_stage(cast(Any, quote(report)), cast(Any, quote(settings)), notify=notify)
     return report
 
 
-_BACKGROUND_SUMMARIES: ContextVar[list[PrefectFuture[Any]] | None] = ContextVar("background_summaries", default=None)
+_IN_BACKGROUND: ContextVar[bool] = ContextVar("summaries_in_background", default=False)
 
 
 @contextmanager
 def summaries_in_background() -> Iterator[None]:
-    """Inside, a run that sends no email publishes its artifacts on a worker thread of the flow's
-    task runner, while the next integration runs; leaving waits for them all.
+    """Inside, a run that sends no email publishes its artifacts from the background thread
+    (:mod:`trestle.notifications.background`) while the next integration runs; leaving waits
+    for them all.
 
-    Artifacts are API round trips (three per integration, about 0.25 s on a busy machine): a
-    nightly need not wait for one integration's before starting the next. A summary that fails
-    only logs (:func:`~trestle.notifications.artifacts.publish_run_artifacts`), so nothing is
-    lost by not waiting at once.
+    Artifacts are API round trips (three per integration, and a progress bar's, 10-40 ms each
+    on a busy temporary server): a nightly need not wait for one integration's before starting
+    the next. They attach to the integration's own task run, whose context they are sent in. A
+    summary that fails only logs (:func:`~trestle.notifications.artifacts.publish_run_artifacts`),
+    so nothing is lost by not waiting at once.
     """
-    pending: list[PrefectFuture[Any]] = []
-    token = _BACKGROUND_SUMMARIES.set(pending)
+    token = _IN_BACKGROUND.set(True)
     try:
         yield
     finally:
-        _BACKGROUND_SUMMARIES.reset(token)
-        wait(pending)
+        _IN_BACKGROUND.reset(token)
+        background.drain()
 
 
 @task(name="summary", task_run_name="summary-{report.flow}", cache_policy=NO_CACHE, persist_result=False)

@@ -20,7 +20,7 @@ from prefect.states import Completed
 from trestle.flows.common import execute, final_state
 from trestle.flows.guard import superseded_reason
 from trestle.integrations import integration, names
-from trestle.settings import load_settings
+from trestle.tasks.context import night_settings
 
 SUFFIX = "_flow"
 
@@ -89,7 +89,7 @@ def run_integration_now(
     records: list[str] | None = None,
 ) -> State:
     """Run ``name`` inside the current flow or task run; its final state carries the report."""
-    settings = load_settings(pair)
+    settings = night_settings(pair)
     report = execute(
         name,
         [name],

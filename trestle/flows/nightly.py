@@ -54,7 +54,8 @@ def nightly_flow(
     failed: set[str] = set()
     # a dry night's integrations see the links the ones before would have made; all share one token,
     # one client and the reads that cannot change tonight (a project's cost codes, contacts)
-    with shared_planned_links(), night_scope():
+    with shared_planned_links(), night_scope() as night:
+        night.settings[settings.pair] = settings
         with summaries_in_background():  # one integration's artifacts go out while the next runs
             for name in [name for name in known if name in wanted]:
                 broken = [dep for dep in known[name].depends_on if dep in failed]

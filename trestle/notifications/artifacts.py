@@ -22,6 +22,7 @@ from prefect.artifacts import (
 from prefect.context import FlowRunContext, TaskRunContext
 
 from trestle.models.report import COUNTED_ACTIONS, RunReport
+from trestle.notifications import background
 from trestle.notifications.records import record_rows
 from trestle.notifications.render import render_markdown, summary_subject
 
@@ -107,6 +108,8 @@ class ProgressReporter:
     Safe to call unconditionally: outside a Prefect run, or after Prefect refused an update, it
     does nothing. Updates are sent at most every ``min_interval`` seconds (and only when the
     whole percentage moves) so a per-record ``advance`` does not become a per-record API call.
+    The calls go out from :mod:`trestle.notifications.background`'s thread, in order: the
+    listeners (the terminal's progress) hear at once, the Prefect UI once the queue reaches them.
     """
 
     def __init__(self, key: str | None = None, description: str = "Records processed", min_interval: float = 1.0):
@@ -115,14 +118,16 @@ class ProgressReporter:
         self.min_interval = min_interval
         self.total: int | None = None
         self.done = 0
-        self._artifact_id: UUID | None = None
+        self._sending = False  # started inside a Prefect run
+        self._artifact_id: UUID | None = None  # set on the background thread once Prefect made it
+        self._refused = False
         self._shown_percent = -1
         self._last_update = 0.0
 
     @property
     def active(self) -> bool:
         """Whether updates reach Prefect (started inside a run and not disabled by an error)."""
-        return self._artifact_id is not None
+        return self._sending and not self._refused
 
     @property
     def percent(self) -> float:
@@ -139,10 +144,8 @@ class ProgressReporter:
         self._tell_listeners(0.0)
         if not in_prefect_run():
             return
-        self._artifact_id = self._call(
-            create_progress_artifact, progress=0.0, key=self.key, description=self._describe()
-        )
-        self._shown_percent, self._last_update = 0, time.monotonic()
+        self._sending = True
+        background.send(self._create, self._describe())
 
     def advance(self, n: int = 1) -> None:
         """Count ``n`` more units done and update the bar if it moved and was not just updated."""
@@ -160,13 +163,18 @@ class ProgressReporter:
     def _update(self, percent: float) -> None:
         self._tell_listeners(percent)
         if self.active:
-            self._call(
-                update_progress_artifact,
-                artifact_id=self._artifact_id,
-                progress=percent,
-                description=self._describe(),
-            )
+            background.send(self._send_update, percent, self._describe())
         self._shown_percent, self._last_update = int(percent), time.monotonic()
+
+    def _create(self, description: str) -> None:
+        """On the background thread: make the artifact (before any update, which is queued after)."""
+        self._artifact_id = self._call(create_progress_artifact, progress=0.0, key=self.key, description=description)
+
+    def _send_update(self, percent: float, description: str) -> None:
+        if self._artifact_id is not None:
+            self._call(
+                update_progress_artifact, artifact_id=self._artifact_id, progress=percent, description=description
+            )
 
     def _tell_listeners(self, percent: float) -> None:
         for listener in PROGRESS_LISTENERS:
@@ -181,5 +189,6 @@ class ProgressReporter:
             return function(**kwargs, _sync=True)
         except Exception:  # progress is decoration; stop trying rather than fail or spam the log
             logger.warning("could not update the Prefect progress artifact; giving up on it", exc_info=True)
+            self._refused = True
             self._artifact_id = None
             return None

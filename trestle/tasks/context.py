@@ -31,7 +31,7 @@ from trestle.links import WebLinks
 from trestle.models.links import LinkRow
 from trestle.models.store import LinkStore
 from trestle.models.tokens import reset_command, token_store_for
-from trestle.settings import TrestleSettings
+from trestle.settings import TrestleSettings, load_settings
 from trestle.tasks.limits import SharedLimit, ensure_shared_limits, shared_limits_enabled, shared_limits_for, slot_taker
 
 logger = logging.getLogger("trestle")
@@ -113,12 +113,18 @@ class NightScope:
     night, one usage counter whose snapshots still give each integration its own calls), and
     :attr:`shared`: read-only data that cannot change during the night and that several
     integrations read (a project's cost codes, Xero contacts). Closed when the night ends.
+
+    Also the night's settings per pair (:attr:`settings`: read once, so one night runs on one
+    configuration and its secret blocks are read once) and the databases whose schema was
+    checked (:attr:`checked_databases`: once a night, not once per integration).
     """
 
     def __init__(self) -> None:
         self.clients: dict[tuple[str, str], XeroClient | ProcoreClient] = {}
         self.usage: dict[str, ApiUsage] = {}
         self.shared: dict[str, dict[str, Any]] = {}
+        self.settings: dict[str, TrestleSettings] = {}
+        self.checked_databases: set[str] = set()
 
     def close(self) -> None:
         for client in self.clients.values():
@@ -127,6 +133,17 @@ class NightScope:
 
 
 _NIGHT: ContextVar[NightScope | None] = ContextVar("trestle_night_scope", default=None)
+
+
+def night_settings(pair: str | None) -> TrestleSettings:
+    """``pair``'s settings: those the current night has read already, else read now (and kept
+    for the rest of the night, when there is one)."""
+    night = _NIGHT.get()
+    if night is None or not pair:
+        return load_settings(pair)
+    if pair not in night.settings:
+        night.settings[pair] = load_settings(pair)
+    return night.settings[pair]
 
 
 @contextmanager
@@ -159,8 +176,12 @@ class RunContext:
         self._night = _NIGHT.get()
         self.usage = self._night.usage.setdefault(settings.pair, ApiUsage()) if self._night else ApiUsage()
         if store is None:
-            engine = engine_for(settings.database_url or "")
-            check_schema(engine)
+            url = settings.database_url or ""
+            engine = engine_for(url)
+            if self._night is None or url not in self._night.checked_databases:
+                check_schema(engine)
+                if self._night is not None:
+                    self._night.checked_databases.add(url)
             store = LinkStore(engine, settings.pair)
         self.store = store
         self.links = WebLinks(
