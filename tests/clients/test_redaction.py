@@ -46,3 +46,28 @@ def test_records_without_secrets_keep_their_arguments(caplog: pytest.LogCaptureF
 )
 def test_credential_shaped_text_is_masked(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+def test_a_validation_error_is_one_line_of_fields_and_reasons_without_the_record_data() -> None:
+    from pydantic import BaseModel, ValidationError
+
+    class Bill(BaseModel):
+        number: int
+        total: float
+        contact: str
+        status: str
+
+    try:
+        Bill.model_validate({"number": "not-a-number", "total": "private-amount-7", "contact": None})
+    except ValidationError as exc:
+        text = describe_exception(exc)
+    assert text == (
+        "Bill is not valid (4 problems): number: Input should be a valid integer, unable to parse string as an "
+        "integer; total: Input should be a valid number, unable to parse string as a number; contact: Input "
+        "should be a valid string; and 1 more"
+    )
+    assert "private-amount-7" not in text and "pydantic.dev" not in text and "\n" not in text
+
+
+def test_any_other_text_is_folded_onto_one_line() -> None:
+    assert describe_exception(RuntimeError("first line\n  second line")) == "RuntimeError: first line second line"

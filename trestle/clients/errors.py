@@ -40,6 +40,8 @@ import traceback
 from collections.abc import Iterable
 from typing import Any
 
+from pydantic import ValidationError
+
 _KEYWORDS = ("access_token", "refresh_token", "id_token", "client_secret", "password", "authorization")
 _SECRET_PATTERNS = (
     re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
@@ -103,9 +105,28 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
 
 
 def describe_exception(exc: BaseException) -> str:
-    """``exc`` as one redacted line for a report, an email, an artifact or the runs table."""
-    text = str(exc) if isinstance(exc, TrestleApiError) else f"{type(exc).__name__}: {exc}"
-    return redact(text)
+    """``exc`` as one redacted line for a report, an email, an artifact or the runs table.
+
+    A pydantic ``ValidationError`` (a record or an answer of an unexpected shape) is named by
+    its fields and reasons, without pydantic's input values (a record's data) or its
+    documentation links; any other text is folded onto one line.
+    """
+    if isinstance(exc, ValidationError):
+        text = _validation_text(exc)
+    else:
+        text = str(exc) if isinstance(exc, TrestleApiError) else f"{type(exc).__name__}: {exc}"
+    return redact(" ".join(text.split()))
+
+
+_VALIDATION_PROBLEMS_SHOWN = 3
+
+
+def _validation_text(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    problems = [f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}" for error in errors]
+    more = len(problems) - _VALIDATION_PROBLEMS_SHOWN
+    shown = "; ".join(problems[:_VALIDATION_PROBLEMS_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+    return f"{exc.title} is not valid ({len(problems)} problem{'s' if len(problems) != 1 else ''}): {shown}"
 
 
 def _install_record_factory() -> None:
